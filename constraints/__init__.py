@@ -1,0 +1,1 @@
+"""Job files and the constraint catalogue: every rule is data."""

@@ -1,0 +1,1 @@
+"""Compile, solve and verify the minimum-tracking-error problem; report and write results."""
