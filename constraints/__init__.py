@@ -1,1 +1,56 @@
-"""Job files and the constraint catalogue: every rule is data."""
+"""Job files and the constraint catalogue: every rule is data.
+
+A job file (YAML) becomes a frozen :class:`JobSpec`; each constraint in it is a small
+frozen dataclass registered in :data:`CONSTRAINT_TYPES` under its YAML key. Constraints
+build CVXPY expressions from a :class:`BuildContext` whose parameters are filled from a
+:class:`DataView` (snapshot + risk model), so new data re-solves without recompiling.
+"""
+
+from ._base import BINDING_TOLERANCE, BuiltConstraint, Constraint, Measurement
+from ._bounds import Bound, parse_bound
+from ._context import BuildContext, DataView, UniverseInfo
+from ._errors import SpecError
+from ._job import RISK_MODEL_METHODS, DataSpec, JobSpec, OutputSpec, RiskModelSpec, SolverSpec, load_job, loads_job
+from ._registry import (
+    CONSTRAINT_TYPES,
+    DEFAULT_CONSTRAINT_KEYS,
+    constraint_fields,
+    constraint_from_params,
+    constraint_to_yaml,
+)
+from ._risk_and_trading import FactorExposure, TrackingError, Turnover
+from ._weights import AssetWeight, Budget, GroupWeight, LongOnly, SectorWeight
+
+__all__ = [
+    "BINDING_TOLERANCE",
+    "CONSTRAINT_TYPES",
+    "DEFAULT_CONSTRAINT_KEYS",
+    "RISK_MODEL_METHODS",
+    "AssetWeight",
+    "Bound",
+    "Budget",
+    "BuildContext",
+    "BuiltConstraint",
+    "Constraint",
+    "DataSpec",
+    "DataView",
+    "FactorExposure",
+    "GroupWeight",
+    "JobSpec",
+    "LongOnly",
+    "Measurement",
+    "OutputSpec",
+    "RiskModelSpec",
+    "SectorWeight",
+    "SolverSpec",
+    "SpecError",
+    "TrackingError",
+    "Turnover",
+    "UniverseInfo",
+    "constraint_fields",
+    "constraint_from_params",
+    "constraint_to_yaml",
+    "load_job",
+    "loads_job",
+    "parse_bound",
+]

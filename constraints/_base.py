@@ -1,0 +1,201 @@
+"""Base class of every constraint: subclasses state ``lhs``, ``lower``, ``upper``; the rest is derived.
+
+A constraint is a small frozen dataclass whose fields are its YAML parameters. It says
+what is constrained (``lhs(ctx)``, a CVXPY expression, scalar or one row per asset/sector)
+and its bounds (``lower(ctx)``/``upper(ctx)``, parameters or constants, or ``None``). From
+those the base class derives the hard CVXPY constraints, the soft (penalized) form and,
+after a solve, the numeric value, bound, slack, dual and binding flag of the constraint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import cvxpy as cp
+import numpy as np
+
+from ._context import BuildContext, UniverseInfo
+
+Sense = Literal["<=", ">=", "==", "range"]
+
+#: A constraint whose slack is at most this (in its own units) is reported as binding.
+BINDING_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True, kw_only=True)
+class Constraint:
+    """A rule on the portfolio. Subclasses are pydantic dataclasses registered by ``key``.
+
+    Parameters
+    ----------
+    name : str, optional
+        A label for reports; defaults to :meth:`describe`.
+    """
+
+    key: ClassVar[str] = ""
+    #: Units of ``lhs``, for reports (e.g. "fraction of NAV", "σ", "annualized TE").
+    units: ClassVar[str] = "fraction of NAV"
+
+    name: str | None = None
+
+    # -- what subclasses state ---------------------------------------------------------
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        """The constrained quantity (scalar, or a vector with one row per label)."""
+        raise NotImplementedError
+
+    def lower(self, ctx: BuildContext) -> cp.Expression | None:
+        """Lower bound, broadcast to ``lhs``'s shape, or ``None``."""
+        return None
+
+    def upper(self, ctx: BuildContext) -> cp.Expression | None:
+        """Upper bound, broadcast to ``lhs``'s shape, or ``None``."""
+        return None
+
+    @property
+    def is_equality(self) -> bool:
+        """True when lower and upper are the same target (``lhs == target``)."""
+        return False
+
+    def row_labels(self, universe: UniverseInfo) -> tuple[str, ...] | None:
+        """Names of ``lhs``'s rows (assets, sectors) when it is a vector."""
+        return None
+
+    def check(self, universe: UniverseInfo) -> None:
+        """Raise :class:`SpecError` when a name in the spec is not in the universe."""
+
+    def describe(self) -> str:
+        """One line a portfolio manager reads, e.g. ``MAG7 weight <= 0.2``."""
+        return self.key
+
+    # -- derived -----------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        """The user's name, or the description."""
+        return self.name or self.describe()
+
+    def build(self, ctx: BuildContext, index: int) -> BuiltConstraint:
+        """Create expressions and hard CVXPY constraints, parameters scoped ``constraints[index]``."""
+        with ctx.scope(f"constraints[{index}]"):
+            lhs = self.lhs(ctx)
+            lower = self.lower(ctx)
+            upper = self.upper(ctx)
+        if lower is None and upper is None:
+            raise ValueError(f"{self.key}: a constraint needs a lower or an upper bound")
+        hard: dict[str, cp.Constraint] = {}
+        if self.is_equality:
+            hard["eq"] = lhs == upper
+        else:
+            if upper is not None:
+                hard["upper"] = lhs <= upper
+            if lower is not None:
+                hard["lower"] = lhs >= lower
+        return BuiltConstraint(
+            index=index,
+            spec=self,
+            lhs=lhs,
+            lower=lower,
+            upper=upper,
+            hard=hard,
+            labels=self.row_labels(ctx.universe),
+        )
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A constraint evaluated numerically on given weights (the tightest row and side).
+
+    Attributes
+    ----------
+    value : float
+        The constrained quantity at the tightest row.
+    bound : float
+        The bound it is compared with.
+    slack : float
+        Distance to the bound, ≥ 0 when satisfied, negative when violated (lhs units).
+    side : {"upper", "lower", "eq"}
+        Which bound is tightest.
+    row : str or None
+        The asset or sector of the tightest row, for vector constraints.
+    """
+
+    value: float
+    bound: float
+    slack: float
+    side: str
+    row: str | None
+    position: int
+
+
+@dataclass
+class BuiltConstraint:
+    """A constraint compiled into a context: its expressions and hard CVXPY constraints."""
+
+    index: int
+    spec: Constraint
+    lhs: cp.Expression
+    lower: cp.Expression | None
+    upper: cp.Expression | None
+    hard: dict[str, cp.Constraint]
+    labels: tuple[str, ...] | None
+
+    @property
+    def sense(self) -> Sense:
+        """``<=``, ``>=``, ``==`` or ``range`` (both bounds)."""
+        if "eq" in self.hard:
+            return "=="
+        if self.lower is not None and self.upper is not None:
+            return "range"
+        return "<=" if self.upper is not None else ">="
+
+    @property
+    def constraints(self) -> list[cp.Constraint]:
+        """The hard CVXPY constraints."""
+        return list(self.hard.values())
+
+    def violation(self) -> cp.Expression:
+        """Soft form: total violation ``Σ pos(lhs − upper) + Σ pos(lower − lhs)`` (lhs units)."""
+        terms = []
+        if self.upper is not None:
+            terms.append(cp.sum(cp.pos(self.lhs - self.upper)))
+        if self.lower is not None:
+            terms.append(cp.sum(cp.pos(self.lower - self.lhs)))
+        return cp.sum(cp.hstack(terms)) if len(terms) > 1 else terms[0]
+
+    def measure(self) -> Measurement:
+        """Evaluate numerically on the variables' current values (independent of the solver)."""
+        value = np.atleast_1d(np.asarray(self.lhs.value, dtype=float))
+        candidates: list[tuple[np.ndarray, np.ndarray, str]] = []
+        if self.upper is not None:
+            upper = np.broadcast_to(np.atleast_1d(np.asarray(self.upper.value, dtype=float)), value.shape)
+            if "eq" in self.hard:
+                candidates.append((-np.abs(value - upper), upper, "eq"))
+            else:
+                candidates.append((upper - value, upper, "upper"))
+        if self.lower is not None and "eq" not in self.hard:
+            lower = np.broadcast_to(np.atleast_1d(np.asarray(self.lower.value, dtype=float)), value.shape)
+            candidates.append((value - lower, lower, "lower"))
+        best: Measurement | None = None
+        for slack, bound, side in candidates:
+            i = int(np.argmin(slack))
+            if best is None or slack[i] < best.slack:
+                row = self.labels[i] if self.labels is not None else None
+                best = Measurement(float(value[i]), float(bound[i]), float(slack[i]), side, row, i)
+        assert best is not None
+        return best
+
+    def dual(self, measurement: Measurement) -> float:
+        """Dual value (shadow price, objective units per lhs unit) of the measured row and side."""
+        constraint = self.hard.get(measurement.side)
+        if constraint is None or constraint.dual_value is None:
+            return float("nan")
+        dual = np.atleast_1d(np.asarray(constraint.dual_value, dtype=float))
+        return float(dual[measurement.position] if dual.size > 1 else dual[0])
+
+    def dpp_ok(self) -> bool:
+        """True when every hard constraint is DCP under the DPP ruleset."""
+        return all(c.is_dcp(dpp=True) for c in self.hard.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """Key, label and parameters, for reports."""
+        return {"key": self.spec.key, "label": self.spec.label, "sense": self.sense}

@@ -1,0 +1,243 @@
+"""The typed build context every constraint builds its CVXPY expressions from.
+
+A context is made once per universe shape. Everything that changes with the data or the
+date is a ``cp.Parameter`` whose value is computed from a :class:`DataView` by a function
+registered next to it, so a new date re-assigns values and re-solves without recompiling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import cvxpy as cp
+import numpy as np
+from models import DataError, MarketSnapshot, RiskModel
+
+from ._errors import SpecError
+
+
+@dataclass(frozen=True)
+class UniverseInfo:
+    """What the shape of a problem depends on: names, not numbers.
+
+    Parameters
+    ----------
+    asset_ids : tuple of str
+        Assets, in the order of the weight vector.
+    sectors : tuple of str
+        Sector names present, sorted.
+    factor_names : tuple of str
+        Risk-model factors, in the order of the exposure columns.
+    characteristics : tuple of str
+        Characteristic columns available to factor-tilt constraints (σ units).
+    groups : tuple of str
+        Named groups available to group constraints.
+    """
+
+    asset_ids: tuple[str, ...]
+    sectors: tuple[str, ...]
+    factor_names: tuple[str, ...]
+    characteristics: tuple[str, ...]
+    groups: tuple[str, ...]
+
+    @classmethod
+    def from_data(
+        cls, snapshot: MarketSnapshot, risk_model: RiskModel | None = None, *, extra_groups: tuple[str, ...] = ()
+    ) -> UniverseInfo:
+        """Describe a snapshot's universe and its risk model's factors (none before estimation)."""
+        return cls(
+            asset_ids=tuple(snapshot.asset_ids),
+            sectors=tuple(sorted(snapshot.sectors.unique())),
+            factor_names=tuple(risk_model.factor_names) if risk_model is not None else (),
+            characteristics=tuple(snapshot.characteristics.columns),
+            groups=tuple(sorted({*snapshot.groups, *extra_groups})),
+        )
+
+    @property
+    def n_assets(self) -> int:
+        """Number of assets."""
+        return len(self.asset_ids)
+
+    def positions(self, asset_ids: tuple[str, ...], *, field_path: str) -> np.ndarray:
+        """Positions of ``asset_ids`` in the weight vector; unknown ids → :class:`SpecError`."""
+        index = {a: i for i, a in enumerate(self.asset_ids)}
+        unknown = [a for a in asset_ids if a not in index]
+        if unknown:
+            raise SpecError(f"unknown asset(s) {unknown[:10]} (not in the universe)", path=field_path)
+        return np.array([index[a] for a in asset_ids], dtype=int)
+
+    def require(self, name: str, available: tuple[str, ...], *, what: str, field_path: str) -> None:
+        """Raise :class:`SpecError` listing the valid choices when ``name`` is unknown."""
+        if name not in available:
+            raise SpecError(f"unknown {what} {name!r}", path=field_path, choices=available)
+
+
+@dataclass(frozen=True)
+class DataView:
+    """The numbers parameters are computed from: one snapshot and its risk model.
+
+    Parameters
+    ----------
+    snapshot : MarketSnapshot
+        Market data; its asset order is the weight vector's order.
+    risk_model : RiskModel
+        Annualized risk model, rows in the snapshot's asset order.
+    """
+
+    snapshot: MarketSnapshot
+    risk_model: RiskModel
+
+    @cached_property
+    def universe(self) -> UniverseInfo:
+        """The names of this data's universe."""
+        return UniverseInfo.from_data(self.snapshot, self.risk_model)
+
+    @property
+    def benchmark(self) -> np.ndarray:
+        """Benchmark weights (n,), fractions of NAV."""
+        return self.snapshot.benchmark_weights.to_numpy(dtype=float)
+
+    @property
+    def holdings(self) -> np.ndarray:
+        """Current weights (n,), fractions of NAV."""
+        return self.snapshot.holdings.to_numpy(dtype=float)
+
+    def sector_matrix(self, sectors: tuple[str, ...]) -> np.ndarray:
+        """Indicator matrix (len(sectors) × n): 1 where the asset is in the sector."""
+        labels = self.snapshot.sectors.to_numpy()
+        return np.array([(labels == s).astype(float) for s in sectors]).reshape(len(sectors), -1)
+
+    def characteristic(self, name: str) -> np.ndarray:
+        """A characteristic column (n,), σ units."""
+        return self.snapshot.characteristics[name].to_numpy(dtype=float)
+
+    def group_mask(self, members: tuple[str, ...]) -> np.ndarray:
+        """0/1 vector (n,) marking ``members``."""
+        return self.snapshot.asset_ids.isin(list(members)).astype(float)
+
+
+#: Negative values this small in non-negative data (weights, vols) are round-off, set to 0.
+NEGATIVE_ROUNDOFF = 1e-12
+
+ValueFunction = Callable[[DataView], np.ndarray | float]
+
+
+@dataclass
+class BuildContext:
+    """Variables, parameters and common expressions shared by all constraints.
+
+    Attributes
+    ----------
+    universe : UniverseInfo
+        Names that fix the problem's shape.
+    weights : cp.Variable
+        Target weights ``w`` (n,), fractions of NAV.
+    benchmark : cp.Parameter
+        Benchmark weights ``w_b`` (n,).
+    holdings : cp.Parameter
+        Current weights ``w_0`` (n,).
+    """
+
+    universe: UniverseInfo
+    n_factors: int
+    weights: cp.Variable = field(init=False)
+    benchmark: cp.Parameter = field(init=False)
+    holdings: cp.Parameter = field(init=False)
+    _bindings: dict[str, tuple[cp.Parameter, ValueFunction]] = field(init=False, default_factory=dict)
+    _prefix: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        n, k = self.universe.n_assets, self.n_factors
+        self.weights = cp.Variable(n, name="w")
+        self.benchmark = self.parameter("benchmark", (n,), lambda d: d.benchmark, nonneg=True)
+        self.holdings = self.parameter("holdings", (n,), lambda d: d.holdings, nonneg=True)
+        # Factor form of active risk: G = B L (n × k), stored transposed; c = Gᵀ w_b.
+        self._risk_loadings_t = self.parameter(
+            "risk.loadings_t", (k, n), lambda d: (d.risk_model.exposures @ d.risk_model.factor_cov_sqrt).T
+        )
+        self._risk_benchmark_factor = self.parameter(
+            "risk.benchmark_factor",
+            (k,),
+            lambda d: (d.risk_model.exposures @ d.risk_model.factor_cov_sqrt).T @ d.benchmark,
+        )
+        self._specific_vol = self.parameter("risk.specific_vol", (n,), lambda d: d.risk_model.specific_vol, nonneg=True)
+        self._specific_benchmark = self.parameter(
+            "risk.specific_benchmark", (n,), lambda d: d.risk_model.specific_vol * d.benchmark
+        )
+
+    # -- parameter factory -------------------------------------------------------------
+    def parameter(
+        self, name: str, shape: tuple[int, ...], value: ValueFunction, *, nonneg: bool = False
+    ) -> cp.Parameter:
+        """Create a parameter whose value is computed from the data by ``value``.
+
+        Parameters
+        ----------
+        name : str
+            Unique name (e.g. ``"constraints[2].upper"``).
+        shape : tuple of int
+            Parameter shape.
+        value : callable
+            ``DataView -> array`` giving the parameter's value for a snapshot.
+        nonneg : bool
+            Declare the parameter non-negative (helps DCP analysis).
+        """
+        name = self._prefix + name
+        if name in self._bindings:
+            raise ValueError(f"parameter {name!r} defined twice")
+        param = cp.Parameter(shape, name=name, nonneg=nonneg)
+        self._bindings[name] = (param, value)
+        return param
+
+    def assign(self, data: DataView) -> None:
+        """Set every parameter's value from ``data``."""
+        for name, (param, value) in self._bindings.items():
+            array = np.asarray(value(data), dtype=float).reshape(param.shape)
+            if not np.all(np.isfinite(array)):
+                raise DataError(f"parameter {name!r}: the data give non-finite values")
+            if param.is_nonneg():
+                if np.any(array < -NEGATIVE_ROUNDOFF):
+                    raise DataError(f"parameter {name!r}: the data give negative values (min {array.min():.3g})")
+                array = np.maximum(array, 0.0)
+            param.value = array
+
+    @contextmanager
+    def scope(self, prefix: str) -> Iterator[BuildContext]:
+        """Within this block, parameter names are prefixed with ``prefix + "."``."""
+        previous, self._prefix = self._prefix, f"{prefix}."
+        try:
+            yield self
+        finally:
+            self._prefix = previous
+
+    @property
+    def parameters(self) -> Mapping[str, cp.Parameter]:
+        """All parameters by name."""
+        return {name: p for name, (p, _) in self._bindings.items()}
+
+    # -- common expressions ------------------------------------------------------------
+    @property
+    def active(self) -> cp.Expression:
+        """Active weights ``w − w_b`` (n,)."""
+        return self.weights - self.benchmark
+
+    @property
+    def trades(self) -> cp.Expression:
+        """Trades ``w − w_0`` (n,), fractions of NAV."""
+        return self.weights - self.holdings
+
+    @property
+    def active_risk_terms(self) -> tuple[cp.Expression, cp.Expression]:
+        """(factor part ``Lᵀ Bᵀ a``, specific part ``s ∘ a``) of active risk; TE² is their squared norm."""
+        factor = self._risk_loadings_t @ self.weights - self._risk_benchmark_factor
+        specific = cp.multiply(self._specific_vol, self.weights) - self._specific_benchmark
+        return factor, specific
+
+    @property
+    def tracking_error(self) -> cp.Expression:
+        """Annualized ex-ante tracking error ``√(aᵀ Σ a)`` as a second-order-cone expression."""
+        factor, specific = self.active_risk_terms
+        return cp.norm(cp.hstack([factor, specific]), 2)

@@ -1,0 +1,339 @@
+"""Job files: YAML → validated, frozen :class:`JobSpec` with errors that point at the line.
+
+A job file has five sections, all optional but ``constraints``::
+
+    name: mag7_value_quality
+    data: {source: embedded}                   # or files: universe/returns/holdings paths
+    risk_model: {method: fundamental, window: 756}
+    constraints:
+      - group_weight: {group: MAG7, max: 0.20}
+    solver: {name: CLARABEL, fallback: [SCS]}
+    output: {dir: out/}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import cvxpy as cp
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ._base import Constraint
+from ._context import UniverseInfo
+from ._errors import SpecError
+from ._registry import (
+    CONSTRAINT_TYPES,
+    DEFAULT_CONSTRAINT_KEYS,
+    constraint_fields,
+    constraint_from_params,
+    constraint_to_yaml,
+)
+from ._yaml_lines import format_path, line_of
+
+RISK_MODEL_METHODS = ("sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Section):
+    """Where the market data comes from.
+
+    ``source: embedded`` uses the synthetic S&P 500-like dataset (``seed`` picks the
+    draw); ``source: files`` reads ``universe``, ``returns`` and optional ``holdings``
+    (CSV or Parquet; paths relative to the job file). ``groups`` adds named groups.
+    """
+
+    source: Literal["embedded", "files"] = "embedded"
+    seed: int = 7
+    universe: str | None = None
+    returns: str | None = None
+    holdings: str | None = None
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _paths_match_source(self) -> DataSpec:
+        paths = {k: getattr(self, k) for k in ("universe", "returns", "holdings")}
+        if self.source == "files":
+            missing = [k for k in ("universe", "returns") if paths[k] is None]
+            if missing:
+                raise ValueError(f"source 'files' needs {missing}")
+        elif any(v is not None for v in paths.values()):
+            raise ValueError("universe/returns/holdings are only read with source: files")
+        return self
+
+
+class RiskModelSpec(_Section):
+    """Risk model: ``method`` and the trailing ``window`` of daily returns it is fitted on."""
+
+    method: Literal["sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental"] = "fundamental"
+    window: Annotated[int, Field(ge=20)] | None = 756
+    params: dict[str, int | float | str | bool] = Field(default_factory=dict)
+
+
+class SolverSpec(_Section):
+    """Conic solver and the fallbacks tried, in order, if it fails."""
+
+    name: str = "CLARABEL"
+    fallback: list[str] = Field(default_factory=lambda: ["SCS"])
+
+    @model_validator(mode="after")
+    def _installed(self) -> SolverSpec:
+        installed = cp.installed_solvers()
+        for solver in (self.name, *self.fallback):
+            if solver.upper() not in installed:
+                raise ValueError(f"solver {solver!r} is not installed; installed: {', '.join(installed)}")
+        return self
+
+
+class OutputSpec(_Section):
+    """Default output directory (the CLI's ``--out`` wins)."""
+
+    dir: str | None = None
+
+
+class _JobFile(_Section):
+    name: str | None = None
+    description: str | None = None
+    data: DataSpec = Field(default_factory=DataSpec)
+    risk_model: RiskModelSpec = Field(default_factory=RiskModelSpec)
+    constraints: list[Any]
+    solver: SolverSpec = Field(default_factory=SolverSpec)
+    output: OutputSpec = Field(default_factory=OutputSpec)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A validated job: data source, risk model, constraints, solver, output.
+
+    Attributes
+    ----------
+    constraints : tuple of Constraint
+        The job's constraints as written, in file order.
+    source : str
+        The job file path (or ``"<string>"``).
+    sha256 : str
+        SHA-256 of the job file's bytes (``sha256sum JOB.yaml``).
+    """
+
+    name: str | None
+    description: str | None
+    data: DataSpec
+    risk_model: RiskModelSpec
+    constraints: tuple[Constraint, ...]
+    solver: SolverSpec
+    output: OutputSpec
+    source: str = "<string>"
+    sha256: str = ""
+    base_dir: Path = field(default_factory=Path.cwd)
+    _lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def effective_constraints(self) -> tuple[Constraint, ...]:
+        """Default constraints (budget, long-only) not stated in the file, then the file's."""
+        stated = {c.key for c in self.constraints}
+        defaults = tuple(CONSTRAINT_TYPES[k]() for k in DEFAULT_CONSTRAINT_KEYS if k not in stated)
+        return defaults + self.constraints
+
+    def resolve(self, path: str) -> Path:
+        """A data path from the file, relative to the job file's directory."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as plain data; ``loads_job(yaml.safe_dump(job.to_dict()))`` gives an equal job."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "data": self.data.model_dump(mode="json"),
+            "risk_model": self.risk_model.model_dump(mode="json"),
+            "constraints": [constraint_to_yaml(c) for c in self.constraints],
+            "solver": self.solver.model_dump(mode="json"),
+            "output": self.output.model_dump(mode="json"),
+        }
+
+    @property
+    def spec_hash(self) -> str:
+        """SHA-256 of the canonical JSON of :meth:`to_dict` (insensitive to formatting)."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def check_universe(self, universe: UniverseInfo) -> None:
+        """Check every name (group, sector, asset, characteristic) against the data.
+
+        Raises
+        ------
+        SpecError
+            Naming the file, line, key path and the valid choices.
+        """
+        known = set(universe.asset_ids)
+        for group, members in self.data.groups.items():
+            unknown = [a for a in members if a not in known]
+            if unknown:
+                raise self._locate(
+                    SpecError(f"group {group!r} lists unknown asset(s) {unknown[:10]}"), ("data", "groups", group)
+                )
+        for i, constraint in enumerate(self.constraints):
+            try:
+                constraint.check(universe)
+            except SpecError as err:
+                path: tuple[str | int, ...] = ("constraints", i, constraint.key)
+                if err.path:
+                    path += tuple(_split_path(err.path))
+                raise self._locate(SpecError(err.message, choices=err.choices), path) from None
+
+    def _locate(self, err: SpecError, path: tuple[str | int, ...]) -> SpecError:
+        line = self._lines.get(format_path(path))
+        trimmed = path
+        while line is None and trimmed:
+            trimmed = trimmed[:-1]
+            line = self._lines.get(format_path(trimmed))
+        return err.located(file=self.source, line=line, path=format_path(path))
+
+
+def load_job(path: str | Path) -> JobSpec:
+    """Read and validate a job file.
+
+    Raises
+    ------
+    SpecError
+        File missing or unreadable, YAML syntax error, unknown key, wrong type or bad range —
+        with file, line, key path and valid choices.
+    """
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise SpecError("job file not found", file=str(path)) from None
+    except OSError as err:
+        raise SpecError(f"cannot read job file: {err.strerror}", file=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError("job file is not UTF-8 text", file=str(path)) from None
+    return loads_job(text, source=str(path), base_dir=file.resolve().parent, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def loads_job(
+    text: str, *, source: str = "<string>", base_dir: Path | None = None, sha256: str | None = None
+) -> JobSpec:
+    """Validate a job given as YAML text (see :func:`load_job`)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err)
+        raise SpecError(f"YAML syntax error: {problem}", file=source, line=mark.line + 1 if mark else None) from None
+    if not isinstance(document, dict):
+        raise SpecError("a job file must be a mapping with at least a 'constraints' list", file=source, line=1)
+    lines = _index_lines(root)
+
+    def fail(message: str, loc: tuple[str | int, ...], choices: tuple[str, ...] | None = None) -> SpecError:
+        return SpecError(message, file=source, line=line_of(root, loc), path=format_path(loc) or None, choices=choices)
+
+    try:
+        job_file = _JobFile.model_validate(document)
+    except ValidationError as err:
+        raise _pydantic_error(err, (), _JobFile, fail) from None
+    if not isinstance(job_file.constraints, list):
+        raise fail("must be a list of constraints", ("constraints",))
+    constraints = tuple(_parse_constraint(item, i, fail) for i, item in enumerate(job_file.constraints))
+    return JobSpec(
+        name=job_file.name,
+        description=job_file.description,
+        data=job_file.data,
+        risk_model=job_file.risk_model,
+        constraints=constraints,
+        solver=job_file.solver,
+        output=job_file.output,
+        source=source,
+        sha256=sha256 or hashlib.sha256(text.encode()).hexdigest(),
+        base_dir=base_dir or Path.cwd(),
+        _lines=lines,
+    )
+
+
+def _parse_constraint(item: Any, index: int, fail: Any) -> Constraint:
+    loc: tuple[str | int, ...] = ("constraints", index)
+    keys = tuple(CONSTRAINT_TYPES)
+    if isinstance(item, str) and item in CONSTRAINT_TYPES:
+        item = {item: {}}
+    if not isinstance(item, dict) or len(item) != 1:
+        raise fail("each constraint is a mapping with one key, its type, e.g. '- turnover: {max: 0.3}'", loc, keys)
+    key, params = next(iter(item.items()))
+    if key not in CONSTRAINT_TYPES:
+        raise fail(f"unknown constraint type {key!r}", (*loc, key), keys)
+    if params is not None and not isinstance(params, dict):
+        raise fail(f"the parameters of {key!r} must be a mapping", (*loc, key))
+    try:
+        return constraint_from_params(key, params)
+    except ValidationError as err:
+        raise _pydantic_error(err, (*loc, key), CONSTRAINT_TYPES[key], fail) from None
+
+
+def _pydantic_error(err: ValidationError, prefix: tuple[str | int, ...], schema: Any, fail: Any) -> SpecError:
+    """Turn the first pydantic error into a SpecError naming the key path and choices."""
+    first = err.errors()[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    full = (*prefix, *loc)
+    kind, message = first["type"], first["msg"]
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        return fail(f"unknown key {loc[-1]!r}", full, _fields_at(schema, loc[:-1]))
+    if kind in ("missing", "missing_argument"):
+        return fail(f"missing required key {loc[-1]!r}", full, _fields_at(schema, loc[:-1]))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if kind not in ("value_error", "assertion_error") and "input" in first:
+        message += f" (got {first['input']!r})"
+    return fail(message, full)
+
+
+def _fields_at(schema: Any, loc: tuple[str | int, ...]) -> tuple[str, ...] | None:
+    """Field names of the (nested) model at ``loc``, for 'valid choices'."""
+    model = schema
+    for part in loc:
+        fields = getattr(model, "model_fields", None) or getattr(model, "__pydantic_fields__", None)
+        if not fields or part not in fields:
+            return None
+        model = fields[part].annotation
+    if isinstance(model, type) and issubclass(model, Constraint):
+        return constraint_fields(model.key)
+    fields = getattr(model, "model_fields", None)
+    return tuple(fields) if fields else None
+
+
+def _index_lines(root: yaml.Node | None) -> dict[str, int]:
+    """Every key path in the document → its 1-based line."""
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, key.value)
+                lines[format_path(child)] = key.start_mark.line + 1
+                walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, value in enumerate(node.value):
+                child = (*path, i)
+                lines[format_path(child)] = value.start_mark.line + 1
+                walk(value, child)
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _split_path(text: str) -> list[str | int]:
+    """``sectors[2]`` → ``["sectors", 2]``."""
+    parts: list[str | int] = []
+    for piece in text.replace("]", "").replace("[", ".").split("."):
+        if piece:
+            parts.append(int(piece) if piece.isdigit() else piece)
+    return parts

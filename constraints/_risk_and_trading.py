@@ -1,0 +1,129 @@
+"""Constraints on active exposures, tracking error and turnover."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+import cvxpy as cp
+from pydantic import Field, model_validator
+
+from ._base import Constraint
+from ._context import BuildContext, UniverseInfo
+from ._weights import constraint_type
+
+
+@constraint_type
+class FactorExposure(Constraint):
+    """Active exposure to a characteristic: ``xᵀ(w − w_b)`` ≥ / ≤ / = a target, in σ.
+
+    Characteristics are standardized so the benchmark's exposure is 0 and the
+    cross-sectional std is 1; ``min: 0.25`` on ``value`` means "+0.25 σ versus the index".
+
+    Parameters
+    ----------
+    factor : str
+        A characteristic column, e.g. ``value`` or ``quality``.
+    min, max : float, optional
+        Bounds on the active exposure, σ.
+    target : float, optional
+        Exact active exposure, σ (instead of min/max).
+    """
+
+    key: ClassVar[str] = "factor_exposure"
+    units: ClassVar[str] = "σ (active exposure)"
+
+    factor: str
+    min: float | None = None
+    max: float | None = None
+    target: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds_given(self) -> FactorExposure:
+        if self.target is not None and (self.min is not None or self.max is not None):
+            raise ValueError("give either 'target' or 'min'/'max', not both")
+        if self.target is None and self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or 'target'")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        n = ctx.universe.n_assets
+        exposure = ctx.parameter("exposure", (n,), lambda d: d.characteristic(self.factor))
+        benchmark_exposure = ctx.parameter("benchmark_exposure", (), lambda d: d.characteristic(self.factor) @ d.benchmark)
+        return exposure @ ctx.weights - benchmark_exposure
+
+    def lower(self, ctx: BuildContext) -> cp.Parameter | None:
+        value = self.target if self.target is not None else self.min
+        return None if value is None else ctx.parameter("lower", (), lambda d: value)
+
+    def upper(self, ctx: BuildContext) -> cp.Parameter | None:
+        value = self.target if self.target is not None else self.max
+        return None if value is None else ctx.parameter("upper", (), lambda d: value)
+
+    @property
+    def is_equality(self) -> bool:
+        return self.target is not None
+
+    def check(self, universe: UniverseInfo) -> None:
+        universe.require(self.factor, universe.characteristics, what="characteristic", field_path="factor")
+
+    def describe(self) -> str:
+        if self.target is not None:
+            return f"{self.factor} active exposure == {self.target:g}"
+        parts = []
+        if self.min is not None:
+            parts.append(f"{self.factor} active exposure >= {self.min:g}")
+        if self.max is not None:
+            parts.append(f"{self.factor} active exposure <= {self.max:g}")
+        return " and ".join(parts)
+
+
+@constraint_type
+class Turnover(Constraint):
+    """Portfolio turnover against current holdings.
+
+    ``two_way`` (default) is ``Σ|w − w₀|``: buys plus sells, so replacing 10 % of the
+    portfolio is 0.20. ``one_way`` is half that, ``½ Σ|w − w₀|`` (0.10 in the example).
+
+    Parameters
+    ----------
+    max : float
+        Turnover budget, fraction of NAV.
+    kind : {"two_way", "one_way"}
+        Which definition ``max`` uses.
+    """
+
+    key: ClassVar[str] = "turnover"
+
+    max: Annotated[float, Field(gt=0, le=2)]
+    kind: Literal["two_way", "one_way"] = "two_way"
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        two_way = cp.norm1(ctx.trades)
+        return two_way if self.kind == "two_way" else 0.5 * two_way
+
+    def upper(self, ctx: BuildContext) -> cp.Parameter:
+        return ctx.parameter("upper", (), lambda d: self.max, nonneg=True)
+
+    def describe(self) -> str:
+        return f"turnover ({self.kind.replace('_', '-')}) <= {self.max:g}"
+
+
+@constraint_type
+class TrackingError(Constraint):
+    """Ex-ante tracking error cap: ``√(aᵀ Σ a) ≤ max`` (annualized, fraction: 0.02 = 2 %)."""
+
+    key: ClassVar[str] = "tracking_error"
+    units: ClassVar[str] = "annualized TE"
+
+    max: Annotated[float, Field(gt=0, le=1)]
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        return ctx.tracking_error
+
+    def upper(self, ctx: BuildContext) -> cp.Parameter:
+        return ctx.parameter("upper", (), lambda d: self.max, nonneg=True)
+
+    def describe(self) -> str:
+        return f"tracking error <= {self.max:g}"

@@ -1,0 +1,281 @@
+"""Constraints on weights: budget, long-only, per-name, group and sector bounds."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+from pydantic import ConfigDict, Field, model_validator
+from pydantic.dataclasses import dataclass
+
+from ._base import Constraint
+from ._bounds import Bound, BoundField
+from ._context import BuildContext, DataView, UniverseInfo
+from ._errors import SpecError
+
+#: Decorator shared by every constraint type: frozen, keyword-only, unknown fields rejected.
+constraint_type = dataclass(frozen=True, kw_only=True, config=ConfigDict(extra="forbid"))
+
+
+class BenchmarkBounded(Constraint):
+    """Mixin for constraints with ``min``/``max`` bounds that may be benchmark-relative.
+
+    Subclasses define ``min``/``max`` fields and ``_benchmark_values(data)``, the benchmark's
+    own value of ``lhs`` (per row), from which relative bounds are resolved.
+    """
+
+    min: Bound | None
+    max: Bound | None
+
+    def _rows(self, universe: UniverseInfo) -> int:
+        raise NotImplementedError
+
+    def _benchmark_values(self, data: DataView) -> np.ndarray:
+        raise NotImplementedError
+
+    def _bound(self, ctx: BuildContext, which: str, bound: Bound | None) -> cp.Parameter | None:
+        if bound is None:
+            return None
+        rows = self._rows(ctx.universe)
+        return ctx.parameter(which, (rows,), lambda d: bound.resolve(self._benchmark_values(d)))
+
+    def lower(self, ctx: BuildContext) -> cp.Parameter | None:
+        return self._bound(ctx, "lower", self.min)
+
+    def upper(self, ctx: BuildContext) -> cp.Parameter | None:
+        return self._bound(ctx, "upper", self.max)
+
+    def _range_text(self, subject: str) -> str:
+        parts = []
+        if self.min is not None:
+            parts.append(f"{subject} >= {self.min}")
+        if self.max is not None:
+            parts.append(f"{subject} <= {self.max}")
+        return " and ".join(parts)
+
+    @model_validator(mode="after")
+    def _needs_a_bound(self) -> BenchmarkBounded:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        return self
+
+
+@constraint_type
+class Budget(Constraint):
+    """Fully invested: weights sum to 1 (added by default)."""
+
+    key: ClassVar[str] = "budget"
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        return cp.sum(ctx.weights)
+
+    def upper(self, ctx: BuildContext) -> cp.Expression:
+        return cp.Constant(1.0)
+
+    @property
+    def is_equality(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return "sum of weights == 1"
+
+
+@constraint_type
+class LongOnly(Constraint):
+    """No short positions: every weight ≥ 0 (added by default)."""
+
+    key: ClassVar[str] = "long_only"
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        return ctx.weights
+
+    def lower(self, ctx: BuildContext) -> cp.Expression:
+        return cp.Constant(np.zeros(ctx.universe.n_assets))
+
+    def row_labels(self, universe: UniverseInfo) -> tuple[str, ...]:
+        return universe.asset_ids
+
+    def describe(self) -> str:
+        return "every weight >= 0"
+
+
+@constraint_type
+class AssetWeight(BenchmarkBounded):
+    """Per-name weight bounds, absolute (``0.05``) or relative (``benchmark + 0.02``).
+
+    Parameters
+    ----------
+    min, max : bound, optional
+        Lower/upper bound on each name's weight, fraction of NAV.
+    assets : list of str, optional
+        The names the bound applies to; all names when omitted.
+    """
+
+    key: ClassVar[str] = "asset_weight"
+
+    min: BoundField | None = None
+    max: BoundField | None = None
+    assets: list[str] | None = None
+
+    def _ids(self, universe: UniverseInfo) -> tuple[str, ...]:
+        return tuple(self.assets) if self.assets is not None else universe.asset_ids
+
+    def _rows(self, universe: UniverseInfo) -> int:
+        return len(self._ids(universe))
+
+    def _positions(self, universe: UniverseInfo) -> np.ndarray:
+        return universe.positions(self._ids(universe), field_path="assets")
+
+    def _benchmark_values(self, data: DataView) -> np.ndarray:
+        return data.benchmark[self._positions(data.universe)]
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        if self.assets is None:
+            return ctx.weights
+        return ctx.weights[self._positions(ctx.universe)]
+
+    def check(self, universe: UniverseInfo) -> None:
+        self._positions(universe)
+
+    def row_labels(self, universe: UniverseInfo) -> tuple[str, ...]:
+        return self._ids(universe)
+
+    def describe(self) -> str:
+        who = "each name" if self.assets is None else f"each of {len(self.assets)} names"
+        return self._range_text(f"{who} weight")
+
+
+@constraint_type
+class GroupWeight(BenchmarkBounded):
+    """Bounds on the aggregate weight of a named group of assets.
+
+    Exactly one of ``group`` (a named group such as ``MAG7``), ``assets`` (a list of
+    asset ids), ``top_n_by_cap`` (the N largest by market cap) or ``min_market_cap``
+    (every name with cap ≥ the threshold, USD) defines the members.
+
+    Parameters
+    ----------
+    min, max : bound, optional
+        Bounds on the group's total weight (fraction of NAV), absolute or relative to the
+        group's benchmark weight (``benchmark - 0.05``).
+    """
+
+    key: ClassVar[str] = "group_weight"
+
+    group: str | None = None
+    assets: list[str] | None = None
+    top_n_by_cap: Annotated[int, Field(ge=1)] | None = None
+    min_market_cap: Annotated[float, Field(gt=0)] | None = None
+    min: BoundField | None = None
+    max: BoundField | None = None
+
+    @model_validator(mode="after")
+    def _one_membership_rule(self) -> GroupWeight:
+        given = [f for f in ("group", "assets", "top_n_by_cap", "min_market_cap") if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'group', 'assets', 'top_n_by_cap', 'min_market_cap'"
+                + (f" (got {given})" if given else "")
+            )
+        return self
+
+    @property
+    def subject(self) -> str:
+        """The group's name for reports."""
+        if self.group is not None:
+            return self.group
+        if self.assets is not None:
+            return f"{len(self.assets)} listed names"
+        if self.top_n_by_cap is not None:
+            return f"top {self.top_n_by_cap} by cap"
+        return f"cap >= {self.min_market_cap:.3g}"
+
+    def members(self, data: DataView) -> tuple[str, ...]:
+        """The asset ids in the group for this data."""
+        snapshot = data.snapshot
+        if self.group is not None:
+            return snapshot.groups[self.group]
+        if self.assets is not None:
+            return tuple(self.assets)
+        caps = snapshot.market_caps
+        if self.top_n_by_cap is not None:
+            order = pd.DataFrame({"cap": caps, "id": caps.index}).sort_values(["cap", "id"], ascending=[False, True])
+            return tuple(order["id"].iloc[: self.top_n_by_cap])
+        return tuple(caps.index[caps.to_numpy() >= self.min_market_cap])
+
+    def _rows(self, universe: UniverseInfo) -> int:
+        return 1
+
+    def _benchmark_values(self, data: DataView) -> np.ndarray:
+        return np.array([data.group_mask(self.members(data)) @ data.benchmark])
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        mask = ctx.parameter("mask", (ctx.universe.n_assets,), lambda d: d.group_mask(self.members(d)), nonneg=True)
+        return cp.reshape(mask @ ctx.weights, (1,), order="C")
+
+    def check(self, universe: UniverseInfo) -> None:
+        if self.group is not None:
+            universe.require(self.group, universe.groups, what="group", field_path="group")
+        if self.assets is not None:
+            universe.positions(tuple(self.assets), field_path="assets")
+        if self.top_n_by_cap is not None and self.top_n_by_cap > universe.n_assets:
+            raise SpecError(
+                f"top_n_by_cap={self.top_n_by_cap} exceeds the universe size {universe.n_assets}",
+                path="top_n_by_cap",
+            )
+
+    def row_labels(self, universe: UniverseInfo) -> tuple[str, ...]:
+        return (self.subject,)
+
+    def describe(self) -> str:
+        return self._range_text(f"{self.subject} weight")
+
+
+@constraint_type
+class SectorWeight(BenchmarkBounded):
+    """Bounds on each sector's weight, absolute or active (``benchmark ± x``).
+
+    Parameters
+    ----------
+    sectors : "all" or list of str
+        The sectors bounded (GICS names as in the data); ``all`` by default.
+    min, max : bound, optional
+        Bounds on each listed sector's total weight, fraction of NAV.
+    """
+
+    key: ClassVar[str] = "sector_weight"
+
+    sectors: Literal["all"] | list[str] = "all"
+    min: BoundField | None = None
+    max: BoundField | None = None
+
+    def _names(self, universe: UniverseInfo) -> tuple[str, ...]:
+        return universe.sectors if self.sectors == "all" else tuple(self.sectors)
+
+    def _rows(self, universe: UniverseInfo) -> int:
+        return len(self._names(universe))
+
+    def _benchmark_values(self, data: DataView) -> np.ndarray:
+        return data.sector_matrix(self._names(data.universe)) @ data.benchmark
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        names = self._names(ctx.universe)
+        matrix = ctx.parameter(
+            "sector_matrix", (len(names), ctx.universe.n_assets), lambda d: d.sector_matrix(names), nonneg=True
+        )
+        return matrix @ ctx.weights
+
+    def check(self, universe: UniverseInfo) -> None:
+        if self.sectors != "all":
+            for i, name in enumerate(self.sectors):
+                universe.require(name, universe.sectors, what="sector", field_path=f"sectors[{i}]")
+
+    def row_labels(self, universe: UniverseInfo) -> tuple[str, ...]:
+        return self._names(universe)
+
+    def describe(self) -> str:
+        which = "each sector" if self.sectors == "all" else ", ".join(self.sectors)
+        return self._range_text(f"{which} weight")
+

@@ -1,0 +1,133 @@
+"""The ``trimtab`` command line: ``optimize`` and ``validate``.
+
+Exit codes: 0 success; 2 bad job file or data; 3 infeasible; 4 solver failure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from constraints import SpecError, UniverseInfo
+from models import DataError
+
+from ._errors import InfeasibleError, SolverFailedError
+from ._output import write_run
+from ._result import TargetPortfolio
+from ._run import as_job, load_market_data, optimize
+
+app = typer.Typer(
+    name="trimtab",
+    help="Minimum-tracking-error portfolios against a cap-weighted benchmark, with rules as data.",
+    add_completion=False,
+    no_args_is_help=True,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 2, 3, 4
+
+
+def _fail(error: Exception) -> typer.Exit:
+    """Print a one-paragraph error (no traceback) and pick the exit code."""
+    if isinstance(error, InfeasibleError):
+        code, title = EXIT_INFEASIBLE, "infeasible job"
+    elif isinstance(error, SolverFailedError):
+        code, title = EXIT_SOLVER, "solver failure"
+    elif isinstance(error, SpecError):
+        code, title = EXIT_BAD_INPUT, "invalid job"
+    else:
+        code, title = EXIT_BAD_INPUT, "bad data"
+    err.print(f"[bold red]error ({title}):[/] {error}", highlight=False, soft_wrap=True)
+    if isinstance(error, InfeasibleError) and error.conflicts:
+        for line in error.conflicts:
+            err.print(f"  - {line}", highlight=False, soft_wrap=True)
+    err.print("nothing was written.", style="dim")
+    return typer.Exit(code)
+
+
+_ERRORS = (SpecError, DataError, InfeasibleError, SolverFailedError)
+
+
+@app.command("optimize")
+def optimize_command(
+    job_file: Annotated[Path, typer.Argument(help="Job file (YAML).", show_default=False)],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output directory (default: the job's output.dir, else out/).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary table.")] = False,
+) -> None:
+    """Solve a job and write DIR/targets.csv and DIR/summary.json."""
+    try:
+        job = as_job(job_file)
+        target = optimize(job)
+        directory = out_dir or (job.resolve(job.output.dir) if job.output.dir else Path("out"))
+        written = write_run(target, directory)
+    except _ERRORS as error:
+        raise _fail(error) from None
+    if not quiet:
+        print_summary(target)
+    out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)
+
+
+@app.command("validate")
+def validate_command(
+    job_file: Annotated[Path, typer.Argument(help="Job file (YAML).", show_default=False)],
+    show: Annotated[bool, typer.Option("--show", help="Print the effective job (defaults filled in).")] = False,
+) -> None:
+    """Check a job file and its data without solving."""
+    try:
+        job = as_job(job_file)
+        snapshot = load_market_data(job)
+        universe = UniverseInfo.from_data(snapshot)
+    except _ERRORS as error:
+        raise _fail(error) from None
+    if show:
+        out.print(yaml.safe_dump(job.to_dict(), sort_keys=False), highlight=False)
+    out.print(
+        f"[green]ok[/]: {job_file} — {len(job.effective_constraints)} constraints "
+        f"({', '.join(c.key for c in job.effective_constraints)}) on {snapshot.dataset}: "
+        f"{universe.n_assets} assets, {len(universe.sectors)} sectors, groups {list(universe.groups)}",
+        highlight=False,
+    )
+
+
+def print_summary(target: TargetPortfolio) -> None:
+    """A readable summary of a result on the terminal."""
+    d = target.diagnostics
+    out.print(
+        f"[bold]{target.job_name or 'trimtab job'}[/]: [green]{d.status}[/] · {target.dataset} · as of "
+        f"{target.as_of.date()} · {target.risk_model} · {d.solver} {d.solve_seconds:.3f} s",
+        highlight=False,
+    )
+    figures = Table(title="Portfolio", show_header=False)
+    figures.add_row("Tracking error (annualized)", f"{d.tracking_error:.3%}")
+    figures.add_row("  factor / specific", f"{d.factor_tracking_error:.3%} / {d.specific_tracking_error:.3%}")
+    figures.add_row("Active share", f"{d.active_share:.2%}")
+    figures.add_row("Turnover (two-way)", f"{d.turnover:.2%}")
+    figures.add_row("Names held", str(d.names_held))
+    for name, g in d.groups.items():
+        figures.add_row(f"{name} weight (target / benchmark)", f"{g['target']:.2%} / {g['benchmark']:.2%}")
+    for name, x in d.active_exposures.items():
+        if name in ("value", "quality"):
+            figures.add_row(f"Active {name} exposure", f"{x:+.3f} σ")
+    out.print(figures)
+    table = Table(title="Constraints")
+    for column in ("constraint", "value", "bound", "slack", "dual", "binding"):
+        table.add_column(column, justify="left" if column == "constraint" else "right")
+    for r in d.constraints:
+        where = f" [{r.row}]" if r.row else ""
+        table.add_row(
+            f"{r.name}{where}", f"{r.value:.6g}", f"{r.bound:.6g}", f"{r.slack:.3g}", f"{r.dual:.3g}", "yes" if r.binding else ""
+        )
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point for ``python -m optimizer``."""
+    app()

@@ -1,0 +1,192 @@
+"""One CVXPY problem per universe shape and constraint spec, re-solved through parameters.
+
+Objective: minimize ex-ante active variance in factor form,
+``‖Lᵀ Bᵀ (w − w_b)‖² + ‖s ∘ (w − w_b)‖²`` — never an n×n matrix. After every solve the
+weights are checked numerically against every constraint; the solver's status alone is
+not trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+
+from constraints import BuildContext, BuiltConstraint, Constraint, DataView, SolverSpec, UniverseInfo
+from constraints import constraint_to_yaml
+
+from ._errors import InfeasibleError, SolverFailedError
+from ._infeasibility import explain_infeasibility
+from ._result import ConstraintReport
+
+#: Objective = this × active variance, so it reads in (% TE)²: keeps solver tolerances meaningful.
+OBJECTIVE_SCALE = 1e4
+
+#: A constraint violated by more than this (in its own units) after the solve is a failure.
+VERIFY_TOLERANCE = 1e-6
+
+#: Weights with |w| below this (fractions of NAV) are solver dust: set to 0, then re-normalized.
+DUST = 1e-9
+
+#: Options per solver (tight tolerances: results are cross-checked against peers to 1e-6).
+SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {
+    "CLARABEL": {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10},
+    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
+}
+
+_INFEASIBLE = {cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE}
+_SOLVED = {cp.OPTIMAL, cp.OPTIMAL_INACCURATE}
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Verified weights and how they were obtained.
+
+    Attributes
+    ----------
+    weights : np.ndarray
+        Target weights (n,), fractions of NAV, after dust removal.
+    status : str
+        CVXPY status of the accepted solve (``optimal`` or ``optimal_inaccurate``).
+    solver : str
+        Solver that produced the weights.
+    seconds : float
+        Wall-clock seconds of the accepted solve (parameter assignment + solve + checks).
+    attempts : tuple of str
+        One line per solver tried, e.g. ``"CLARABEL: optimal"``.
+    reports : tuple of ConstraintReport
+        One report per constraint, measured numerically on ``weights``.
+    """
+
+    weights: np.ndarray
+    status: str
+    solver: str
+    seconds: float
+    attempts: tuple[str, ...]
+    reports: tuple[ConstraintReport, ...]
+
+
+class CompiledProblem:
+    """The minimum-tracking-error problem for one universe shape and one constraint list.
+
+    Parameters
+    ----------
+    universe : UniverseInfo
+        Asset ids, sectors, groups and characteristics that fix the shape.
+    n_factors : int
+        Number of risk-model factors ``k``.
+    constraints : tuple of Constraint
+        Every constraint, defaults included (see ``JobSpec.effective_constraints``).
+    """
+
+    def __init__(self, universe: UniverseInfo, n_factors: int, constraints: tuple[Constraint, ...]) -> None:
+        started = time.perf_counter()
+        self.universe = universe
+        self.context = BuildContext(universe, n_factors)
+        self.built: tuple[BuiltConstraint, ...] = tuple(c.build(self.context, i) for i, c in enumerate(constraints))
+        factor, specific = self.context.active_risk_terms
+        self.objective = OBJECTIVE_SCALE * (cp.sum_squares(factor) + cp.sum_squares(specific))
+        hard = [c for b in self.built for c in b.constraints]
+        self.problem = cp.Problem(cp.Minimize(self.objective), hard)
+        if not self.problem.is_dcp(dpp=True):
+            bad = [b.spec.label for b in self.built if not b.dpp_ok()]
+            raise SolverFailedError(f"internal error: problem is not DPP (constraints: {bad})")
+        self.build_seconds = time.perf_counter() - started
+
+    def solve(self, data: DataView, solver: SolverSpec) -> Solution:
+        """Assign the data's parameter values, solve, verify every constraint numerically.
+
+        Raises
+        ------
+        InfeasibleError
+            When the constraints cannot all hold; names the conflicting ones.
+        SolverFailedError
+            When every solver fails or returns weights that violate a constraint.
+        """
+        started = time.perf_counter()
+        self.context.assign(data)
+        attempts: list[str] = []
+        infeasible = False
+        for name in (solver.name.upper(), *(s.upper() for s in solver.fallback)):
+            try:
+                self.problem.solve(solver=name, **SOLVER_OPTIONS.get(name, {}))
+            except cp.error.SolverError as err:
+                attempts.append(f"{name}: failed ({str(err).splitlines()[0][:120]})")
+                continue
+            status = self.problem.status
+            if status in _INFEASIBLE:
+                attempts.append(f"{name}: {status}")
+                infeasible = True
+                break
+            if status not in _SOLVED or self.context.weights.value is None:
+                attempts.append(f"{name}: {status}")
+                continue
+            weights = _remove_dust(np.asarray(self.context.weights.value, dtype=float))
+            reports, violated = self._verify(weights)
+            if violated:
+                attempts.append(f"{name}: {status} but violates " + "; ".join(violated))
+                continue
+            attempts.append(f"{name}: {status}")
+            return Solution(weights, status, name, time.perf_counter() - started, tuple(attempts), reports)
+        if infeasible:
+            conflicts = explain_infeasibility(self.built, self.context)
+            raise InfeasibleError(
+                "infeasible: no portfolio satisfies every constraint. "
+                + ("Conflicting constraints (quick elastic check): " + "; ".join(conflicts) if conflicts else ""),
+                conflicts=tuple(conflicts),
+            )
+        raise SolverFailedError("no solver produced a verified solution: " + " | ".join(attempts))
+
+    def _verify(self, weights: np.ndarray) -> tuple[tuple[ConstraintReport, ...], list[str]]:
+        """Measure every constraint on ``weights``; list the violated ones."""
+        self.context.weights.value = weights
+        reports, violated = [], []
+        for built in self.built:
+            measured = built.measure()
+            reports.append(ConstraintReport.from_measurement(built, measured, built.dual(measured) / OBJECTIVE_SCALE))
+            if measured.slack < -VERIFY_TOLERANCE:
+                where = f" at {measured.row}" if measured.row else ""
+                violated.append(f"{built.spec.label}{where} by {-measured.slack:.3g}")
+        return tuple(reports), violated
+
+
+def _remove_dust(weights: np.ndarray) -> np.ndarray:
+    cleaned = np.where(np.abs(weights) < DUST, 0.0, weights)
+    total = cleaned.sum()
+    return cleaned / total if total > 0 else cleaned
+
+
+# -- cache: compile once per (universe, factors, constraint spec) ---------------------------
+_CACHE: OrderedDict[str, CompiledProblem] = OrderedDict()
+_CACHE_SIZE = 8
+
+
+def compiled_problem(universe: UniverseInfo, n_factors: int, constraints: tuple[Constraint, ...]) -> CompiledProblem:
+    """The cached :class:`CompiledProblem` for this shape and spec, built on first use."""
+    key = _cache_key(universe, n_factors, constraints)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    problem = CompiledProblem(universe, n_factors, constraints)
+    _CACHE[key] = problem
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return problem
+
+
+def _cache_key(universe: UniverseInfo, n_factors: int, constraints: tuple[Constraint, ...]) -> str:
+    payload = {
+        "assets": universe.asset_ids,
+        "sectors": universe.sectors,
+        "factors": universe.factor_names,
+        "characteristics": universe.characteristics,
+        "groups": universe.groups,
+        "n_factors": n_factors,
+        "constraints": [constraint_to_yaml(c) for c in constraints],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

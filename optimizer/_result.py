@@ -1,0 +1,251 @@
+"""Result objects: a target portfolio with its diagnostics, plain data for notebooks and files."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from constraints import BINDING_TOLERANCE, BuiltConstraint, Measurement
+
+
+@dataclass(frozen=True)
+class ConstraintReport:
+    """One constraint at the solution, measured numerically on the weights.
+
+    Attributes
+    ----------
+    name : str
+        The constraint's label (the user's ``name`` or its description).
+    kind : str
+        Its YAML key, e.g. ``group_weight``.
+    sense : str
+        ``<=``, ``>=``, ``==`` or ``range``.
+    value : float
+        The constrained quantity (for per-name/per-sector rules: at the tightest row).
+    bound : float
+        The bound it meets at that row.
+    slack : float
+        Distance to the bound, ≥ 0 when satisfied (units of ``value``).
+    dual : float
+        Shadow price: change in annualized active variance (return²) per unit of
+        relaxation of the bound at that row; 0 when not binding.
+    binding : bool
+        True when ``slack`` ≤ 1e-6.
+    row : str or None
+        The asset or sector of the tightest row.
+    """
+
+    name: str
+    kind: str
+    sense: str
+    value: float
+    bound: float
+    slack: float
+    dual: float
+    binding: bool
+    row: str | None = None
+
+    @classmethod
+    def from_measurement(cls, built: BuiltConstraint, measured: Measurement, dual: float) -> ConstraintReport:
+        """Build a report from a numeric measurement and the (scaled) dual value."""
+        return cls(
+            name=built.spec.label,
+            kind=built.spec.key,
+            sense=built.sense,
+            value=measured.value,
+            bound=measured.bound,
+            slack=measured.slack,
+            dual=abs(dual) if math.isfinite(dual) else dual,
+            binding=measured.slack <= BINDING_TOLERANCE,
+            row=measured.row,
+        )
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Figures that prove what the target portfolio is.
+
+    Attributes
+    ----------
+    status, solver : str
+        CVXPY status and the solver that produced the weights.
+    solve_seconds, build_seconds, risk_model_seconds : float
+        Wall-clock seconds to solve (incl. checks), to compile the problem (0 when cached),
+        and to estimate the risk model.
+    tracking_error : float
+        Ex-ante tracking error vs the benchmark, annualized (0.01 = 1 %).
+    factor_tracking_error, specific_tracking_error : float
+        Its factor and specific parts (annualized; their squares add up to TE²).
+    active_share : float
+        ½ Σ|w − w_b| (fraction).
+    turnover : float
+        Two-way turnover Σ|w − w₀| vs current holdings (fraction of NAV); one-way is half.
+    names_held : int
+        Number of names with weight > 1e-6.
+    groups : Mapping[str, Mapping[str, float]]
+        ``{group: {"target": x, "benchmark": y}}`` (fractions of NAV).
+    sectors : pd.DataFrame
+        Per sector: ``target``, ``benchmark``, ``active`` weights.
+    active_exposures : Mapping[str, float]
+        Active exposure to every characteristic, σ.
+    constraints : tuple of ConstraintReport
+        One per constraint, measured on the weights.
+    attempts : tuple of str
+        Solvers tried and what each returned.
+    """
+
+    status: str
+    solver: str
+    solve_seconds: float
+    build_seconds: float
+    risk_model_seconds: float
+    tracking_error: float
+    factor_tracking_error: float
+    specific_tracking_error: float
+    active_share: float
+    turnover: float
+    names_held: int
+    groups: Mapping[str, Mapping[str, float]]
+    sectors: pd.DataFrame
+    active_exposures: Mapping[str, float]
+    constraints: tuple[ConstraintReport, ...]
+    attempts: tuple[str, ...]
+
+    def constraints_frame(self) -> pd.DataFrame:
+        """One row per constraint: value, bound, slack, dual, binding."""
+        return pd.DataFrame([asdict(r) for r in self.constraints])
+
+
+@dataclass(frozen=True)
+class TargetPortfolio:
+    """The optimal portfolio: weights by asset_id and the diagnostics that prove it.
+
+    Attributes
+    ----------
+    weights : pd.Series
+        Target weights by asset_id, fractions of NAV, summing to 1.
+    benchmark : pd.Series
+        Benchmark weights by asset_id.
+    holdings : pd.Series
+        Current weights by asset_id (turnover is measured against these).
+    sectors : pd.Series
+        Sector of each asset.
+    as_of : pd.Timestamp
+        Date of the market data.
+    dataset : str
+        Data source name (``synthetic-sp500 …`` for the embedded data).
+    job_name : str or None
+        The job's name.
+    job_sha256 : str
+        SHA-256 of the job file's bytes.
+    risk_model : str
+        Description of the risk model used.
+    diagnostics : Diagnostics
+        Solver, TE, active share, groups, exposures, turnover and per-constraint reports.
+    """
+
+    weights: pd.Series
+    benchmark: pd.Series
+    holdings: pd.Series
+    sectors: pd.Series
+    as_of: pd.Timestamp
+    dataset: str
+    job_name: str | None
+    job_sha256: str
+    risk_model: str
+    diagnostics: Diagnostics
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per asset, sorted by asset_id: sector, benchmark, target, active, current weight and trade."""
+        frame = pd.DataFrame(
+            {
+                "sector": self.sectors,
+                "benchmark_weight": self.benchmark,
+                "target_weight": self.weights,
+                "active_weight": self.weights - self.benchmark,
+                "current_weight": self.holdings,
+                "trade_weight": self.weights - self.holdings,
+            }
+        )
+        frame.index.name = "asset_id"
+        return frame.sort_index()
+
+    def summary(self) -> dict[str, Any]:
+        """The run summary as plain JSON-ready data (the content of ``summary.json``)."""
+        d = self.diagnostics
+        return {
+            "status": d.status,
+            "dataset": self.dataset,
+            "as_of": self.as_of.date().isoformat(),
+            "job_name": self.job_name,
+            "job_sha256": self.job_sha256,
+            "risk_model": self.risk_model,
+            "tracking_error": d.tracking_error,
+            "factor_tracking_error": d.factor_tracking_error,
+            "specific_tracking_error": d.specific_tracking_error,
+            "active_share": d.active_share,
+            "turnover": d.turnover,
+            "turnover_definition": "two-way: sum |target - current| (one-way is half)",
+            "names_held": d.names_held,
+            "groups": {k: dict(v) for k, v in d.groups.items()},
+            "sectors": {
+                s: {"target": float(r.target), "benchmark": float(r.benchmark)} for s, r in d.sectors.iterrows()
+            },
+            "active_exposures": dict(d.active_exposures),
+            "solver": d.solver,
+            "solve_seconds": d.solve_seconds,
+            "build_seconds": d.build_seconds,
+            "risk_model_seconds": d.risk_model_seconds,
+            "solver_attempts": list(d.attempts),
+            "constraints": [
+                {k: _json_number(v) for k, v in asdict(r).items()} for r in d.constraints
+            ],
+        }
+
+    def top_active(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` largest active weights by absolute size."""
+        frame = self.to_frame()
+        order = frame["active_weight"].abs().sort_values(ascending=False, kind="stable").index[:n]
+        return frame.loc[order, ["sector", "benchmark_weight", "target_weight", "active_weight"]]
+
+    def __repr__(self) -> str:
+        d = self.diagnostics
+        return (
+            f"TargetPortfolio({self.job_name or 'job'}: {d.status}, TE {d.tracking_error:.3%}, "
+            f"active share {d.active_share:.1%}, turnover {d.turnover:.1%}, {d.names_held} names, {self.dataset})"
+        )
+
+    def _repr_html_(self) -> str:
+        d = self.diagnostics
+        head = (
+            f"<h4>{html.escape(self.job_name or 'trimtab job')} — {html.escape(d.status)}</h4>"
+            f"<p>{html.escape(self.dataset)}, as of {self.as_of.date()} · risk model {html.escape(self.risk_model)}"
+            f" · solver {html.escape(d.solver)} in {d.solve_seconds:.3f} s</p>"
+            f"<p>Tracking error <b>{d.tracking_error:.3%}</b> · active share {d.active_share:.1%}"
+            f" · turnover (two-way) {d.turnover:.1%} · {d.names_held} names</p>"
+        )
+        groups = pd.DataFrame(d.groups).T
+        exposures = pd.Series(d.active_exposures, name="active exposure (σ)").to_frame()
+        return (
+            head
+            + "<h5>Constraints</h5>"
+            + d.constraints_frame().to_html(index=False, float_format=lambda x: f"{x:.6g}")
+            + "<h5>Groups</h5>"
+            + groups.to_html(float_format=lambda x: f"{x:.4f}")
+            + "<h5>Active exposures</h5>"
+            + exposures.to_html(float_format=lambda x: f"{x:+.4f}")
+            + "<h5>Largest active weights</h5>"
+            + self.top_active().to_html(float_format=lambda x: f"{x:.4f}")
+        )
+
+
+def _json_number(value: Any) -> Any:
+    """NaN/inf are not JSON: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

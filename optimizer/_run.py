@@ -1,0 +1,159 @@
+"""The core path: job → data → risk model → compiled problem → verified target portfolio."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import models
+from constraints import DataView, GroupWeight, JobSpec, UniverseInfo, load_job
+from models import MarketSnapshot, RiskModel
+
+from ._compiled import Solution, compiled_problem
+from ._result import Diagnostics, TargetPortfolio
+
+#: A name counts as held above this weight (fraction of NAV).
+HELD_THRESHOLD = 1e-6
+
+
+def as_job(job: JobSpec | str | Path) -> JobSpec:
+    """A :class:`JobSpec` from a spec or a job-file path."""
+    return job if isinstance(job, JobSpec) else load_job(job)
+
+
+def load_market_data(job: JobSpec) -> MarketSnapshot:
+    """The job's market data, with the job's named groups added, checked against the spec.
+
+    Raises
+    ------
+    DataError
+        Data files missing or malformed.
+    SpecError
+        A group, sector, asset or characteristic named in the job is not in the data.
+    """
+    spec = job.data
+    if spec.source == "embedded":
+        snapshot = models.load_synthetic_sp500(seed=spec.seed)
+    else:
+        assert spec.universe is not None and spec.returns is not None  # enforced by DataSpec
+        snapshot = models.load_snapshot(
+            job.resolve(spec.universe),
+            job.resolve(spec.returns),
+            job.resolve(spec.holdings) if spec.holdings else None,
+        )
+    job.check_universe(UniverseInfo.from_data(snapshot, extra_groups=tuple(spec.groups)))
+    if spec.groups:
+        groups = {**snapshot.groups, **{k: tuple(v) for k, v in spec.groups.items()}}
+        snapshot = dataclasses.replace(snapshot, groups=groups)
+    return snapshot
+
+
+def estimate_risk(job: JobSpec, snapshot: MarketSnapshot) -> RiskModel:
+    """Fit the job's risk model on the trailing window of the snapshot's returns."""
+    spec = job.risk_model
+    return models.estimate_risk_model(snapshot, spec.method, window=spec.window, **spec.params)
+
+
+def optimize(
+    job: JobSpec | str | Path,
+    *,
+    snapshot: MarketSnapshot | None = None,
+    risk_model: RiskModel | None = None,
+) -> TargetPortfolio:
+    """Run a job end to end: the minimum-tracking-error portfolio that obeys every rule.
+
+    Parameters
+    ----------
+    job : JobSpec or path
+        A job spec, or the path of a YAML job file.
+    snapshot : MarketSnapshot, optional
+        Market data to use instead of the job's ``data`` section.
+    risk_model : RiskModel, optional
+        Risk model to use instead of estimating the job's ``risk_model``.
+
+    Returns
+    -------
+    TargetPortfolio
+        Verified weights and diagnostics.
+
+    Raises
+    ------
+    SpecError, DataError, InfeasibleError, SolverFailedError
+        Each naming what failed.
+    """
+    job = as_job(job)
+    if snapshot is None:
+        snapshot = load_market_data(job)
+    else:
+        job.check_universe(UniverseInfo.from_data(snapshot))
+    risk_seconds = 0.0
+    if risk_model is None:
+        started = time.perf_counter()
+        risk_model = estimate_risk(job, snapshot)
+        risk_seconds = time.perf_counter() - started
+    risk_model = risk_model.reindexed(snapshot.asset_ids)
+    universe = UniverseInfo.from_data(snapshot, risk_model)
+    constraints = job.effective_constraints
+    started = time.perf_counter()
+    problem = compiled_problem(universe, risk_model.n_factors, constraints)
+    build_seconds = time.perf_counter() - started
+    data = DataView(snapshot, risk_model)
+    solution = problem.solve(data, job.solver)
+    return _target_portfolio(job, data, solution, build_seconds, risk_seconds)
+
+
+def _target_portfolio(
+    job: JobSpec, data: DataView, solution: Solution, build_seconds: float, risk_seconds: float
+) -> TargetPortfolio:
+    snapshot, risk_model = data.snapshot, data.risk_model
+    ids = snapshot.asset_ids
+    w = solution.weights
+    wb, w0 = data.benchmark, data.holdings
+    active = w - wb
+    factor_var, specific_var = risk_model.variance_split(active)
+    sectors = pd.DataFrame(
+        {
+            "target": pd.Series(w, index=ids).groupby(snapshot.sectors).sum(),
+            "benchmark": pd.Series(wb, index=ids).groupby(snapshot.sectors).sum(),
+        }
+    ).sort_index()
+    sectors["active"] = sectors["target"] - sectors["benchmark"]
+    groups = {name: data.group_mask(members) for name, members in snapshot.groups.items()}
+    for constraint in job.constraints:
+        if isinstance(constraint, GroupWeight) and constraint.group is None:
+            groups[constraint.subject] = data.group_mask(constraint.members(data))
+    chars = snapshot.characteristics.to_numpy(dtype=float)
+    diagnostics = Diagnostics(
+        status=solution.status,
+        solver=solution.solver,
+        solve_seconds=solution.seconds,
+        build_seconds=build_seconds,
+        risk_model_seconds=risk_seconds,
+        tracking_error=float(np.sqrt(factor_var + specific_var)),
+        factor_tracking_error=float(np.sqrt(factor_var)),
+        specific_tracking_error=float(np.sqrt(specific_var)),
+        active_share=float(0.5 * np.abs(active).sum()),
+        turnover=float(np.abs(w - w0).sum()),
+        names_held=int((w > HELD_THRESHOLD).sum()),
+        groups={name: {"target": float(mask @ w), "benchmark": float(mask @ wb)} for name, mask in groups.items()},
+        sectors=sectors,
+        active_exposures=dict(zip(snapshot.characteristics.columns, (chars.T @ active).tolist())),
+        constraints=solution.reports,
+        attempts=solution.attempts,
+    )
+    return TargetPortfolio(
+        weights=pd.Series(w, index=ids, name="target_weight"),
+        benchmark=pd.Series(wb, index=ids, name="benchmark_weight"),
+        holdings=pd.Series(w0, index=ids, name="current_weight"),
+        sectors=snapshot.sectors,
+        as_of=pd.Timestamp(snapshot.as_of),
+        dataset=snapshot.dataset,
+        job_name=job.name,
+        job_sha256=job.sha256,
+        risk_model=risk_model.name,
+        diagnostics=diagnostics,
+    )
