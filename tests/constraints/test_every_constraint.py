@@ -1,0 +1,188 @@
+"""One generic test for every registered constraint type.
+
+For each example: it builds and is DPP; it round-trips through YAML; it holds at the
+optimum, checked against an independent numpy computation of the constrained quantity;
+and its soft form is positive exactly where the independent check says it is violated.
+Adding a constraint type without an example here makes ``test_every_type_has_an_example`` fail.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+import optimizer
+from constraints import (
+    CONSTRAINT_TYPES,
+    BuildContext,
+    DataView,
+    UniverseInfo,
+    constraint_from_params,
+    constraint_to_yaml,
+    loads_job,
+)
+
+TOLERANCE = 1e-6
+
+
+def _group(ids):
+    return lambda w, s, m: np.array([w[s.asset_ids.isin(list(ids(s)))].sum()])
+
+
+def _sectors(w, s, m):
+    return w.groupby(s.sectors).sum().sort_index().to_numpy()
+
+
+def _active_exposure(factor):
+    return lambda w, s, m: np.array([s.characteristics[factor] @ (w - s.benchmark_weights)])
+
+
+def _te(w, s, m):
+    a = (w - s.benchmark_weights).to_numpy()
+    return np.array([np.sqrt(a @ m.covariance().to_numpy() @ a)])
+
+
+def _benchmark(f):
+    """A bound given as a function of the benchmark weights (independent of trimtab's Bound)."""
+    return f
+
+
+# key, params, reference lhs(w, snapshot, model), lower(s), upper(s), violating point(s)
+EXAMPLES = [
+    ("budget", {}, lambda w, s, m: np.array([w.sum()]), lambda s: 1.0, lambda s: 1.0, lambda s: s.benchmark_weights * 1.1),
+    ("long_only", {}, lambda w, s, m: w.to_numpy(), lambda s: 0.0, None, lambda s: s.benchmark_weights - 0.01),
+    ("asset_weight", {"max": 0.05}, lambda w, s, m: w.to_numpy(), None, lambda s: 0.05, None),
+    (
+        "asset_weight",
+        {"max": "benchmark * 0.8", "assets": ["T000", "T001"]},
+        lambda w, s, m: w[["T000", "T001"]].to_numpy(),
+        None,
+        lambda s: 0.8 * s.benchmark_weights[["T000", "T001"]].to_numpy(),
+        None,
+    ),
+    (
+        "group_weight",
+        {"group": "TOP5", "max": "benchmark - 0.05"},
+        _group(lambda s: s.groups["TOP5"]),
+        None,
+        lambda s: s.benchmark_weights.iloc[:5].sum() - 0.05,
+        None,
+    ),
+    (
+        "group_weight",
+        {"top_n_by_cap": 3, "max": 0.15},
+        _group(lambda s: s.market_caps.nlargest(3).index),
+        None,
+        lambda s: 0.15,
+        None,
+    ),
+    (
+        "group_weight",
+        {"assets": ["T010", "T011"], "min": 0.06},
+        _group(lambda s: ["T010", "T011"]),
+        lambda s: 0.06,
+        None,
+        None,
+    ),
+    (
+        "group_weight",
+        {"min_market_cap": 3e10, "max": "benchmark - 0.1"},
+        _group(lambda s: s.market_caps.index[s.market_caps >= 3e10]),
+        None,
+        lambda s: s.benchmark_weights[s.market_caps >= 3e10].sum() - 0.1,
+        None,
+    ),
+    ("sector_weight", {"max": 0.27}, _sectors, None, lambda s: 0.27, None),
+    (
+        "sector_weight",
+        {"sectors": ["Energy"], "min": "benchmark + 0.03", "max": "benchmark + 0.05"},
+        lambda w, s, m: np.array([w[s.sectors == "Energy"].sum()]),
+        lambda s: s.benchmark_weights[s.sectors == "Energy"].sum() + 0.03,
+        lambda s: s.benchmark_weights[s.sectors == "Energy"].sum() + 0.05,
+        None,
+    ),
+    ("factor_exposure", {"factor": "value", "min": 0.25}, _active_exposure("value"), lambda s: 0.25, None, None),
+    ("factor_exposure", {"factor": "quality", "target": -0.1}, _active_exposure("quality"), lambda s: -0.1, lambda s: -0.1, None),
+    (
+        "turnover",
+        {"max": 0.10},
+        lambda w, s, m: np.array([(w - s.holdings).abs().sum()]),
+        None,
+        lambda s: 0.10,
+        None,
+    ),
+    (
+        "turnover",
+        {"max": 0.04, "kind": "one_way"},
+        lambda w, s, m: np.array([0.5 * (w - s.holdings).abs().sum()]),
+        None,
+        lambda s: 0.04,
+        None,
+    ),
+    ("tracking_error", {"max": 0.01}, _te, None, lambda s: 0.01, lambda s: s.benchmark_weights * 0 + 1 / s.n_assets),
+]
+IDS = [f"{key}-{i}" for i, (key, *_) in enumerate(EXAMPLES)]
+
+
+def test_every_type_has_an_example():
+    assert {key for key, *_ in EXAMPLES} == set(CONSTRAINT_TYPES)
+
+
+@pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), EXAMPLES, ids=IDS)
+def test_builds_and_is_dpp(toy, key, params, reference, lower, upper, point):
+    snapshot, model = toy
+    constraint = constraint_from_params(key, params)
+    ctx = BuildContext(UniverseInfo.from_data(snapshot, model), model.n_factors)
+    built = constraint.build(ctx, 0)
+    assert built.constraints, "a hard constraint is produced"
+    assert built.dpp_ok()
+    assert all(p.name().startswith(("constraints[0].", "benchmark", "holdings", "risk.")) for p in built.lhs.parameters())
+
+
+@pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), EXAMPLES, ids=IDS)
+def test_yaml_round_trip(key, params, reference, lower, upper, point):
+    constraint = constraint_from_params(key, params)
+    text = yaml.safe_dump({"constraints": [constraint_to_yaml(constraint)]})
+    again = loads_job(text).constraints[0]
+    assert again == constraint
+    assert constraint_to_yaml(again) == constraint_to_yaml(constraint)
+
+
+@pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), EXAMPLES, ids=IDS)
+def test_holds_at_the_optimum(toy, key, params, reference, lower, upper, point):
+    snapshot, model = toy
+    job = loads_job(yaml.safe_dump({"name": key, "constraints": [{key: params}]}))
+    result = optimizer.optimize(job, snapshot=snapshot, risk_model=model)
+    w = result.weights
+    lhs = reference(w, snapshot, model)
+    if lower is not None:
+        assert np.all(lhs >= np.asarray(lower(snapshot)) - TOLERANCE), (lhs, lower(snapshot))
+    if upper is not None:
+        assert np.all(lhs <= np.asarray(upper(snapshot)) + TOLERANCE), (lhs, upper(snapshot))
+    report = next(r for r in result.diagnostics.constraints if r.kind == key and r.name == job.constraints[0].label)
+    assert report.slack >= -TOLERANCE
+    # The report's value is the reference quantity at the tightest row.
+    assert np.isclose(report.value, lhs, atol=1e-9).any()
+    assert abs(w.sum() - 1) <= 1e-8 and w.min() >= -1e-8
+
+
+@pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), EXAMPLES, ids=IDS)
+def test_soft_form_penalizes_exactly_the_violation(toy, key, params, reference, lower, upper, point):
+    snapshot, model = toy
+    constraint = constraint_from_params(key, params)
+    ctx = BuildContext(UniverseInfo.from_data(snapshot, model), model.n_factors)
+    built = constraint.build(ctx, 0)
+    ctx.assign(DataView(snapshot, model))
+    w = (point or (lambda s: s.benchmark_weights))(snapshot)
+    lhs = reference(w, snapshot, model)
+    expected = 0.0
+    if upper is not None:
+        expected += np.maximum(lhs - np.asarray(upper(snapshot)), 0).sum()
+    if lower is not None:
+        expected += np.maximum(np.asarray(lower(snapshot)) - lhs, 0).sum()
+    assert expected > 1e-4, "the example's point must violate the constraint"
+    ctx.weights.value = w.to_numpy()
+    assert float(built.violation().value) == pytest.approx(expected, rel=1e-9)
+    measured = built.measure()
+    assert measured.slack < 0
