@@ -44,9 +44,6 @@ def _fail(error: Exception) -> typer.Exit:
     else:
         code, title = EXIT_BAD_INPUT, "bad data"
     err.print(f"[bold red]error ({title}):[/] {error}", highlight=False, soft_wrap=True)
-    if isinstance(error, InfeasibleError) and error.conflicts:
-        for line in error.conflicts:
-            err.print(f"  - {line}", highlight=False, soft_wrap=True)
     err.print("nothing was written.", style="dim")
     return typer.Exit(code)
 

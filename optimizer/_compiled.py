@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -114,7 +115,10 @@ class CompiledProblem:
         infeasible = False
         for name in (solver.name.upper(), *(s.upper() for s in solver.fallback)):
             try:
-                self.problem.solve(solver=name, **SOLVER_OPTIONS.get(name, {}))
+                with warnings.catch_warnings():
+                    # "Solution may be inaccurate": we verify every constraint ourselves below.
+                    warnings.simplefilter("ignore", UserWarning)
+                    self.problem.solve(solver=name, **SOLVER_OPTIONS.get(name, {}))
             except cp.error.SolverError as err:
                 attempts.append(f"{name}: failed ({str(err).splitlines()[0][:120]})")
                 continue
@@ -135,9 +139,10 @@ class CompiledProblem:
             return Solution(weights, status, name, time.perf_counter() - started, tuple(attempts), reports)
         if infeasible:
             conflicts = explain_infeasibility(self.built, self.context)
+            found = "".join(f"\n  - {line}" for line in conflicts) if conflicts else " (the quick check found no culprit)"
             raise InfeasibleError(
-                "infeasible: no portfolio satisfies every constraint. "
-                + ("Conflicting constraints (quick elastic check): " + "; ".join(conflicts) if conflicts else ""),
+                f"no portfolio satisfies every constraint; a quick elastic check finds:{found}"
+                "\n  relax one of the named constraints, or check its bound's units",
                 conflicts=tuple(conflicts),
             )
         raise SolverFailedError("no solver produced a verified solution: " + " | ".join(attempts))

@@ -45,7 +45,7 @@ def explain_infeasibility(built: tuple[BuiltConstraint, ...], context: BuildCont
     violated, at_bound = [], []
     for b, violation in zip(elastic, violations):
         measured = b.measure()
-        where = f" (at {measured.row})" if measured.row else ""
+        where = f" (at {measured.row})" if measured.row and measured.row not in b.spec.label else ""
         if float(violation.value) > VIOLATION_TOLERANCE:
             violated.append(
                 f"'{b.spec.label}'{where} cannot hold with the others: the closest feasible value is "
