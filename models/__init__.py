@@ -13,12 +13,39 @@ from ._characteristics import (
     standardize,
     winsorize,
 )
+from ._covariance import (
+    EWMACovariance,
+    LedoitWolfCovariance,
+    OASCovariance,
+    SampleCovariance,
+    ewma_covariance,
+    risk_model_from_covariance,
+)
 from ._errors import DataError, TrimtabError
+from ._estimate import RISK_MODEL_ESTIMATORS, estimate_risk_model
+from ._factor_models import FundamentalFactorModel, StatisticalFactorModel, cross_sectional_regression
+from ._loaders import load_snapshot, prices_to_returns
 from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
 from ._snapshot import MarketSnapshot
+from ._synthetic import SYNTHETIC_DATASET_NAME, load_synthetic_sp500
 
 __all__ = [
     "COMPOSITES",
+    "RISK_MODEL_ESTIMATORS",
+    "SYNTHETIC_DATASET_NAME",
+    "EWMACovariance",
+    "FundamentalFactorModel",
+    "LedoitWolfCovariance",
+    "OASCovariance",
+    "SampleCovariance",
+    "StatisticalFactorModel",
+    "cross_sectional_regression",
+    "estimate_risk_model",
+    "ewma_covariance",
+    "load_snapshot",
+    "load_synthetic_sp500",
+    "prices_to_returns",
+    "risk_model_from_covariance",
     "QUALITY_DESCRIPTORS",
     "TRADING_DAYS_PER_YEAR",
     "VALUE_DESCRIPTORS",
