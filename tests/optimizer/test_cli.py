@@ -1,0 +1,181 @@
+"""The ``trimtab`` CLI contract: files written on success; on bad input a named cause, exit ≠ 0, nothing written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from optimizer._cli import app
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def write_job(directory: Path, body: str, name: str = "job.yaml") -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(body).lstrip("\n"))
+    return path
+
+
+def assert_failed_cleanly(result, out_dir: Path, code: int, *fragments: str) -> None:
+    assert result.exit_code == code, result.output
+    text = " ".join(result.output.split())  # rich wraps long lines
+    for fragment in fragments:
+        assert fragment in text, (fragment, result.output)
+    assert "Traceback" not in result.output
+    assert not (out_dir / "targets.csv").exists()
+
+
+def test_default_example_writes_the_contract(tmp_path):
+    result = run("optimize", EXAMPLES / "mag7_value_quality.yaml", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "Tracking error" in result.output and "MAG7" in result.output
+    targets = pd.read_csv(tmp_path / "targets.csv")
+    assert len(targets) == 500 and list(targets["asset_id"]) == sorted(targets["asset_id"])
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "optimal" and summary["dataset"].startswith("synthetic-sp500")
+    assert summary["groups"]["MAG7"]["target"] <= 0.20 + 1e-6
+    assert summary["active_exposures"]["value"] >= 0.25 - 1e-6
+    assert summary["turnover"] <= 0.30 + 1e-6
+    assert len(summary["job_sha256"]) == 64
+    assert {c["kind"] for c in summary["constraints"]} >= {"group_weight", "factor_exposure", "turnover", "asset_weight"}
+
+
+def test_min_te_only_example_holds_the_benchmark(tmp_path):
+    result = run("optimize", EXAMPLES / "min_te_only.yaml", "--out", tmp_path, "--quiet")
+    assert result.exit_code == 0, result.output
+    targets = pd.read_csv(tmp_path / "targets.csv")
+    assert targets["active_weight"].abs().max() < 1e-6
+    assert json.loads((tmp_path / "summary.json").read_text())["tracking_error"] < 1e-6
+
+
+def test_infeasible_example_names_the_conflict_and_keeps_earlier_output(tmp_path):
+    (tmp_path / "targets.csv").write_text("earlier\n")
+    result = run("optimize", EXAMPLES / "infeasible.yaml", "--out", tmp_path)
+    assert result.exit_code == 3, result.output
+    text = " ".join(result.output.split())
+    assert "MAG7 weight <= 0.1" in text and "turnover (two-way) <= 0.05" in text
+    assert (tmp_path / "targets.csv").read_text() == "earlier\n"
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_unknown_key_names_key_and_line(tmp_path):
+    job = write_job(tmp_path, """
+        name: typo
+        constraints:
+          - group_weight: {group: MAG7, max: 0.2}
+          - turnover: {max: 0.3, knd: two_way}
+    """)
+    result = run("optimize", job, "--out", tmp_path / "out")
+    assert_failed_cleanly(result, tmp_path / "out", 2, f"{job}:4:", "constraints[1].turnover.knd", "unknown key 'knd'", "kind")
+
+
+def test_unknown_sector(tmp_path):
+    job = write_job(tmp_path, """
+        constraints:
+          - sector_weight: {sectors: [Information Technology, Tech], max: 0.3}
+    """)
+    result = run("optimize", job, "--out", tmp_path / "out")
+    assert_failed_cleanly(result, tmp_path / "out", 2, "unknown sector 'Tech'", f"{job}:2:", "Health Care")
+
+
+def test_unknown_asset_in_a_group(tmp_path):
+    job = write_job(tmp_path, """
+        constraints:
+          - group_weight: {assets: [SP001, SP002, NOPE], max: 0.1}
+    """)
+    result = run("optimize", job, "--out", tmp_path / "out")
+    assert_failed_cleanly(result, tmp_path / "out", 2, "unknown asset(s) ['NOPE']", "constraints[0].group_weight.assets")
+
+
+def test_missing_job_file_and_missing_data_file(tmp_path):
+    result = run("optimize", tmp_path / "nope.yaml", "--out", tmp_path / "out")
+    assert_failed_cleanly(result, tmp_path / "out", 2, "job file not found", "nope.yaml")
+    job = write_job(tmp_path, """
+        data: {source: files, universe: missing_universe.csv, returns: r.csv}
+        constraints: []
+    """)
+    result = run("optimize", job, "--out", tmp_path / "out")
+    assert_failed_cleanly(result, tmp_path / "out", 2, "missing_universe.csv")
+
+
+def _files_job(directory: Path, files: dict[str, Path], constraints: str) -> Path:
+    return write_job(directory, f"""
+        name: real_data
+        data:
+          source: files
+          universe: {files['universe']}
+          returns: {files['returns']}
+          holdings: {files['holdings']}
+          groups:
+            MEGA: [AAPL, MSFT, UNH]
+        risk_model: {{method: ledoit_wolf, window: 504}}
+        constraints:
+{textwrap.indent(textwrap.dedent(constraints).strip(), ' ' * 10)}
+    """)
+
+
+def test_nan_in_returns_is_named(tmp_path, skfolio_user_files):
+    returns = pd.read_csv(skfolio_user_files["returns"])
+    returns.loc[10, "MSFT"] = float("nan")
+    returns.to_csv(skfolio_user_files["returns"], index=False)
+    job = _files_job(tmp_path, skfolio_user_files, "- asset_weight: {max: 0.2}")
+    result = run("optimize", job, "--out", tmp_path / "out")
+    date = returns.loc[10, "date"]
+    assert_failed_cleanly(result, tmp_path / "out", 2, "returns.csv", "MSFT", str(date)[:10])
+
+
+def test_real_prices_end_to_end(tmp_path, skfolio_user_files):
+    job = _files_job(tmp_path, skfolio_user_files, """
+        - group_weight: {group: MEGA, max: benchmark - 0.05}
+        - asset_weight: {max: benchmark + 0.05}
+        - turnover: {max: 0.8}
+    """)
+    result = run("optimize", job, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    targets = pd.read_csv(tmp_path / "out" / "targets.csv").set_index("asset_id")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["dataset"].startswith("files:") and summary["as_of"] == "2022-12-28"
+    mega = targets.loc[["AAPL", "MSFT", "UNH"]]
+    assert mega["target_weight"].sum() <= mega["benchmark_weight"].sum() - 0.05 + 1e-6
+    assert (targets["target_weight"] <= targets["benchmark_weight"] + 0.05 + 1e-6).all()
+    assert targets["target_weight"].sum() == pytest.approx(1.0, abs=1e-8)
+    assert 0 < summary["tracking_error"] < 0.1
+
+
+def test_validate_checks_without_solving(tmp_path):
+    result = run("validate", EXAMPLES / "mag7_value_quality.yaml", "--show")
+    assert result.exit_code == 0, result.output
+    assert "group_weight" in result.output and "500 assets" in result.output
+    job = write_job(tmp_path, """
+        constraints:
+          - factor_exposure: {factor: momentum, min: 0.1}
+    """)
+    result = run("validate", job)
+    assert_failed_cleanly(result, tmp_path, 2, "unknown characteristic 'momentum'", "quality", "value")
+
+
+@pytest.mark.skipif(shutil.which("trimtab") is None, reason="console script not on PATH")
+def test_installed_console_script_runs(tmp_path):
+    done = subprocess.run(
+        ["trimtab", "optimize", str(EXAMPLES / "infeasible.yaml"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 3 and "no portfolio satisfies every constraint" in done.stderr
+    assert not (tmp_path / "targets.csv").exists()
+    done = subprocess.run([sys.executable, "-m", "optimizer", "--help"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "optimize" in done.stdout
