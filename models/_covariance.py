@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numbers
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -280,7 +282,29 @@ class SampleCovariance(_FullCovarianceEstimator):
         return f"sample covariance ({self.n_samples_} days, ×{self.periods_per_year}/yr)"
 
 
-class LedoitWolfCovariance(_FullCovarianceEstimator):
+class _ShrunkCovariance(_FullCovarianceEstimator):
+    """Shared body of the scikit-learn shrinkage estimators (Ledoit-Wolf, OAS)."""
+
+    _sklearn_class: ClassVar[type] = LedoitWolf
+    _label: ClassVar[str] = ""
+
+    def __init__(self, *, periods_per_year: float = TRADING_DAYS_PER_YEAR, assume_centered: bool = False) -> None:
+        self.periods_per_year = periods_per_year
+        self.assume_centered = assume_centered
+
+    def _daily_covariance(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = self._sklearn_fit(self._sklearn_class(assume_centered=self.assume_centered, store_precision=False), x)
+        self.shrinkage_ = float(self.estimator_.shrinkage_)
+        return out
+
+    def _describe(self) -> str:
+        return (
+            f"{self._label} covariance (shrinkage {self.shrinkage_:.3f}, {self.n_samples_} days, "
+            f"×{self.periods_per_year}/yr)"
+        )
+
+
+class LedoitWolfCovariance(_ShrunkCovariance):
     """Annualized Ledoit-Wolf shrunk covariance (wraps ``sklearn.covariance.LedoitWolf``).
 
     Shrinks the sample covariance toward a multiple of the identity with the intensity
@@ -304,50 +328,19 @@ class LedoitWolfCovariance(_FullCovarianceEstimator):
         The fitted scikit-learn estimator (daily units).
     """
 
-    def __init__(self, *, periods_per_year: float = TRADING_DAYS_PER_YEAR, assume_centered: bool = False) -> None:
-        self.periods_per_year = periods_per_year
-        self.assume_centered = assume_centered
-
-    def _daily_covariance(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = self._sklearn_fit(LedoitWolf(assume_centered=self.assume_centered, store_precision=False), x)
-        self.shrinkage_ = float(self.estimator_.shrinkage_)
-        return out
-
-    def _describe(self) -> str:
-        return f"Ledoit-Wolf covariance (shrinkage {self.shrinkage_:.3f}, {self.n_samples_} days, ×{self.periods_per_year}/yr)"
+    _sklearn_class = LedoitWolf
+    _label = "Ledoit-Wolf"
 
 
-class OASCovariance(_FullCovarianceEstimator):
+class OASCovariance(_ShrunkCovariance):
     """Annualized Oracle Approximating Shrinkage covariance (wraps ``sklearn.covariance.OAS``).
 
-    Parameters
-    ----------
-    periods_per_year : float, default 252
-        Periods (trading days) per year; the daily covariance is multiplied by it.
-    assume_centered : bool, default False
-        If True, returns are not demeaned.
-
-    Attributes
-    ----------
-    covariance_, location_, risk_model_, n_features_in_, feature_names_in_, n_samples_
-        See the module docstring; ``covariance_`` is annualized (return² per year).
-    shrinkage_ : float
-        Shrinkage intensity in [0, 1].
-    estimator_ : sklearn.covariance.OAS
-        The fitted scikit-learn estimator (daily units).
+    Parameters and attributes are those of :class:`LedoitWolfCovariance`; ``estimator_``
+    is the fitted ``sklearn.covariance.OAS``.
     """
 
-    def __init__(self, *, periods_per_year: float = TRADING_DAYS_PER_YEAR, assume_centered: bool = False) -> None:
-        self.periods_per_year = periods_per_year
-        self.assume_centered = assume_centered
-
-    def _daily_covariance(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = self._sklearn_fit(OAS(assume_centered=self.assume_centered, store_precision=False), x)
-        self.shrinkage_ = float(self.estimator_.shrinkage_)
-        return out
-
-    def _describe(self) -> str:
-        return f"OAS covariance (shrinkage {self.shrinkage_:.3f}, {self.n_samples_} days, ×{self.periods_per_year}/yr)"
+    _sklearn_class = OAS
+    _label = "OAS"
 
 
 class EWMACovariance(_FullCovarianceEstimator):
