@@ -70,10 +70,13 @@ class DataSpec(_Section):
 
 
 class RiskModelSpec(_Section):
-    """Risk model: ``method`` and the trailing ``window`` of daily returns it is fitted on."""
+    """Risk model: ``method``, the trailing ``window`` of daily returns it is fitted on,
+    the fundamental model's ``styles`` (default: value and quality where the data has them)
+    and estimator ``params`` (e.g. ``halflife``, ``n_factors``)."""
 
     method: Literal["sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental"] = "fundamental"
     window: Annotated[int, Field(ge=20)] | None = 756
+    styles: list[str] | None = None
     params: dict[str, int | float | str | bool] = Field(default_factory=dict)
 
 

@@ -48,13 +48,16 @@ DAYS_PER_DIMENSION = 2
 #: Name of the size style the fundamental model adds (standardized log market cap).
 SIZE_STYLE = "size"
 
+#: Style factors of the fundamental model when none are named (those present are used).
+DEFAULT_STYLES = ("value", "quality")
+
 
 def estimate_risk_model(
     snapshot: MarketSnapshot,
     method: str = "fundamental",
     *,
     window: int | None = None,
-    styles: tuple[str, ...] = ("value", "quality"),
+    styles: tuple[str, ...] | None = None,
     **params: Any,
 ) -> RiskModel:
     """Estimate an annualized risk model for the snapshot's universe.
@@ -68,9 +71,10 @@ def estimate_risk_model(
     window : int or None
         Number of trailing dates of ``snapshot.returns`` to use; all of them if None.
         See the module docstring for the minimum per method.
-    styles : tuple of str, default ("value", "quality")
+    styles : tuple of str, optional
         Columns of ``snapshot.characteristics`` (σ units) used as style factors by the
-        fundamental model; a ``size`` style (log market cap standardized with
+        fundamental model. By default, those of :data:`DEFAULT_STYLES` (value, quality) the
+        data has — user data without fundamentals gets sectors + size. A ``size`` style (log market cap standardized with
         :func:`standardize`: benchmark mean 0, unit std) is always added. Ignored by the
         other methods.
     **params
@@ -91,6 +95,8 @@ def estimate_risk_model(
     estimator = _make_estimator(method, params)
     returns = _trailing_window(snapshot.returns, window)
     if method == "fundamental":
+        if styles is None:
+            styles = tuple(s for s in DEFAULT_STYLES if s in snapshot.characteristics.columns)
         style_table = _style_table(snapshot, styles)
         n_sectors = snapshot.sectors.reindex(returns.columns).nunique()
         _check_window(method, len(returns), n_sectors + style_table.shape[1], "sectors + styles")

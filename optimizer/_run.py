@@ -11,7 +11,7 @@ import pandas as pd
 
 import models
 from constraints import DataView, GroupWeight, JobSpec, UniverseInfo, load_job
-from models import MarketSnapshot, RiskModel
+from models import DataError, MarketSnapshot, RiskModel
 
 from ._compiled import Solution, compiled_problem
 from ._result import Diagnostics, TargetPortfolio
@@ -45,17 +45,32 @@ def load_market_data(job: JobSpec) -> MarketSnapshot:
             job.resolve(spec.returns),
             job.resolve(spec.holdings) if spec.holdings else None,
         )
-    job.check_universe(UniverseInfo.from_data(snapshot, extra_groups=tuple(spec.groups)))
-    if spec.groups:
-        groups = {**snapshot.groups, **{k: tuple(v) for k, v in spec.groups.items()}}
-        snapshot = dataclasses.replace(snapshot, groups=groups)
-    return snapshot
+    return with_job_groups(job, snapshot)
+
+
+def with_job_groups(job: JobSpec, snapshot: MarketSnapshot) -> MarketSnapshot:
+    """Check the job's names against ``snapshot`` and add the job's named groups to it.
+
+    Raises
+    ------
+    SpecError
+        A group, sector, asset or characteristic named in the job is not in the data.
+    """
+    groups = job.data.groups
+    job.check_universe(UniverseInfo.from_data(snapshot, extra_groups=tuple(groups)))
+    if not groups:
+        return snapshot
+    return dataclasses.replace(snapshot, groups={**snapshot.groups, **{k: tuple(v) for k, v in groups.items()}})
 
 
 def estimate_risk(job: JobSpec, snapshot: MarketSnapshot) -> RiskModel:
     """Fit the job's risk model on the trailing window of the snapshot's returns."""
     spec = job.risk_model
-    return models.estimate_risk_model(snapshot, spec.method, window=spec.window, **spec.params)
+    styles = tuple(spec.styles) if spec.styles is not None else None
+    try:
+        return models.estimate_risk_model(snapshot, spec.method, window=spec.window, styles=styles, **spec.params)
+    except DataError as err:
+        raise DataError(f"{job.source}: risk_model ({spec.method}): {err}") from None
 
 
 def optimize(
@@ -86,10 +101,7 @@ def optimize(
         Each naming what failed.
     """
     job = as_job(job)
-    if snapshot is None:
-        snapshot = load_market_data(job)
-    else:
-        job.check_universe(UniverseInfo.from_data(snapshot))
+    snapshot = load_market_data(job) if snapshot is None else with_job_groups(job, snapshot)
     risk_seconds = 0.0
     if risk_model is None:
         started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 import numpy as np
@@ -194,3 +195,14 @@ def test_estimator_errors_surface_as_data_errors(snapshot):
         estimate_risk_model(snapshot, "pca", n_factors=30)
     with pytest.raises(DataError, match="halflife must be a finite positive number"):
         estimate_risk_model(snapshot, "ewma", halflife=0)
+
+
+def test_default_styles_are_those_the_data_has(snapshot):
+    both = estimate_risk_model(snapshot)
+    assert [f for f in both.factor_names if f.startswith("style:")] == ["style:value", "style:quality", "style:size"]
+    bare = dataclasses.replace(snapshot, characteristics=snapshot.characteristics.drop(columns=["value", "quality"]))
+    model = estimate_risk_model(bare)
+    assert [f for f in model.factor_names if f.startswith("style:")] == ["style:size"]
+    assert model.n_factors == snapshot.sectors.nunique() + 1
+    with pytest.raises(DataError, match="quality"):
+        estimate_risk_model(bare, styles=("quality",))

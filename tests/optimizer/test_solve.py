@@ -158,3 +158,17 @@ def test_result_tables(toy):
     assert list(constraints["kind"]) == ["budget", "long_only", "group_weight", "factor_exposure", "turnover", "asset_weight"]
     assert isinstance(result.summary()["constraints"][0]["dual"], float)
     assert isinstance(result.weights, pd.Series) and result.weights.index.equals(snapshot.asset_ids)
+
+
+def test_job_groups_apply_to_a_snapshot_passed_in(toy):
+    snapshot, model = toy
+    job = loads_job("""
+data:
+  groups:
+    PAIR: [T003, T004]
+constraints:
+  - group_weight: {group: PAIR, max: 0.02}
+""")
+    result = optimizer.optimize(job, snapshot=snapshot, risk_model=model)
+    assert result.weights[["T003", "T004"]].sum() <= 0.02 + 1e-7
+    assert result.diagnostics.groups["PAIR"]["target"] == pytest.approx(result.weights[["T003", "T004"]].sum())
