@@ -115,12 +115,13 @@ def print_summary(target: TargetPortfolio) -> None:
             figures.add_row(f"Active {name} exposure", f"{x:+.3f} σ")
     out.print(figures)
     table = Table(title="Constraints")
-    for column in ("constraint", "value", "bound", "slack", "dual", "binding"):
+    for column in ("constraint", "value", "bound", "slack", "ΔTE bp per 0.01", "binding"):
         table.add_column(column, justify="left" if column == "constraint" else "right")
     for r in d.constraints:
         where = f" [{r.row}]" if r.row else ""
+        cost = f"{r.marginal_te * 0.01 * 1e4:+.2f}" if r.binding and r.marginal_te == r.marginal_te else ""
         table.add_row(
-            f"{r.name}{where}", f"{r.value:.6g}", f"{r.bound:.6g}", f"{r.slack:.3g}", f"{r.dual:.3g}", "yes" if r.binding else ""
+            f"{r.name}{where}", f"{r.value:.6g}", f"{r.bound:.6g}", f"{r.slack:.3g}", cost, "yes" if r.binding else ""
         )
     out.print(table)
 

@@ -158,10 +158,12 @@ class CompiledProblem:
     def _verify(self, weights: np.ndarray) -> tuple[tuple[ConstraintReport, ...], list[str]]:
         """Measure every constraint on ``weights``; list the violated ones."""
         self.context.weights.value = weights
+        tracking_error = float(self.context.tracking_error.value)
         reports, violated = [], []
         for built in self.built:
             measured = built.measure()
-            reports.append(ConstraintReport.from_measurement(built, measured, built.dual(measured) / OBJECTIVE_SCALE))
+            dual = built.dual(measured) / OBJECTIVE_SCALE
+            reports.append(ConstraintReport.from_measurement(built, measured, dual, tracking_error))
             if measured.slack < -VERIFY_TOLERANCE:
                 where = f" at {measured.row}" if measured.row else ""
                 violated.append(f"{built.spec.label}{where} by {-measured.slack:.3g}")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import optimizer
-from constraints import load_job
+from constraints import load_job, loads_job
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 TOL = 1e-6
@@ -69,3 +69,22 @@ def test_same_optimum_as_pypfopt_on_the_default_job(default_run):
     their_te = float(np.sqrt(a @ peers.dense_covariance(model) @ a))
     assert result.diagnostics.tracking_error == pytest.approx(their_te, abs=1e-6)
     assert np.abs(result.weights.to_numpy() - theirs).max() < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "step"),
+    [
+        ("MAG7 weight <= 0.2", "{group: MAG7, max: 0.20}", "{group: MAG7, max: 0.202}", 0.002),
+        ("turnover (two-way) <= 0.3", "{max: 0.30, kind: two_way}", "{max: 0.302, kind: two_way}", 0.002),
+        ("value active exposure >= 0.25", "{factor: value, min: 0.25}", "{factor: value, min: 0.248}", 0.002),
+    ],
+)
+def test_marginal_te_matches_a_finite_difference(default_run, name, old, new, step):
+    job, snapshot, model, result = default_run
+    text = (EXAMPLES / "mag7_value_quality.yaml").read_text()
+    assert old in text
+    relaxed = optimizer.optimize(loads_job(text.replace(old, new)), snapshot=snapshot, risk_model=model)
+    slope = (relaxed.diagnostics.tracking_error - result.diagnostics.tracking_error) / step
+    report = next(r for r in result.diagnostics.constraints if r.name == name)
+    assert report.binding and report.marginal_te < 0
+    assert report.marginal_te == pytest.approx(slope, rel=0.05)
