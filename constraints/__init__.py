@@ -18,7 +18,9 @@ from ._registry import (
     constraint_from_params,
     constraint_to_yaml,
 )
-from ._risk_and_trading import FactorExposure, TrackingError, Turnover
+from ._liquidity import MaxPositionAdv, MaxTradeAdv
+from ._lists import MustHold, NoTrade, Restricted
+from ._risk_and_trading import Beta, FactorExposure, TotalRisk, TrackingError, Turnover
 from ._weights import AssetWeight, Budget, GroupWeight, LongOnly, SectorWeight
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "DEFAULT_CONSTRAINT_KEYS",
     "RISK_MODEL_METHODS",
     "AssetWeight",
+    "Beta",
     "Bound",
     "Budget",
     "BuildContext",
@@ -38,12 +41,18 @@ __all__ = [
     "GroupWeight",
     "JobSpec",
     "LongOnly",
+    "MaxPositionAdv",
+    "MaxTradeAdv",
     "Measurement",
+    "MustHold",
+    "NoTrade",
     "OutputSpec",
     "RiskModelSpec",
+    "Restricted",
     "SectorWeight",
     "SolverSpec",
     "SpecError",
+    "TotalRisk",
     "TrackingError",
     "Turnover",
     "UniverseInfo",

@@ -154,7 +154,12 @@ class BuiltConstraint:
         return list(self.hard.values())
 
     def violation(self) -> cp.Expression:
-        """Soft form: total violation ``Σ pos(lhs − upper) + Σ pos(lower − lhs)`` (lhs units)."""
+        """Soft form: total violation ``Σ pos(lhs − upper) + Σ pos(lower − lhs)`` (lhs units).
+
+        For an equality it is ``Σ |lhs − target|``.
+        """
+        if "eq" in self.hard:
+            return cp.sum(cp.abs(self.lhs - self.upper))
         terms = []
         if self.upper is not None:
             terms.append(cp.sum(cp.pos(self.lhs - self.upper)))

@@ -114,6 +114,24 @@ class DataView:
         """A characteristic column (n,), σ units."""
         return self.snapshot.characteristics[name].to_numpy(dtype=float)
 
+    def asset_betas(self) -> np.ndarray:
+        """Ex-ante beta of each asset to the benchmark, ``Σ w_b / (w_bᵀ Σ w_b)`` (n,), in factor form."""
+        model, wb = self.risk_model, self.benchmark
+        loadings = model.exposures @ model.factor_cov_sqrt
+        covariance_with_benchmark = loadings @ (loadings.T @ wb) + model.specific_vol**2 * wb
+        variance = float(wb @ covariance_with_benchmark)
+        if variance <= 0:
+            raise DataError("the benchmark has zero ex-ante variance: betas are undefined")
+        return covariance_with_benchmark / variance
+
+    def liquidity(self, column: str) -> np.ndarray:
+        """``price × adv`` (USD traded per day, n,); missing or non-positive values → DataError."""
+        dollars = (self.snapshot.assets["price"] * self.snapshot.assets["adv"]).to_numpy(dtype=float)
+        bad = self.snapshot.asset_ids[~(np.isfinite(dollars) & (dollars > 0))]
+        if len(bad):
+            raise DataError(f"{column} needs price and adv for every asset; missing or zero for {bad.tolist()[:10]}")
+        return dollars
+
     def group_mask(self, members: tuple[str, ...]) -> np.ndarray:
         """0/1 vector (n,) marking ``members``."""
         return self.snapshot.asset_ids.isin(list(members)).astype(float)
@@ -235,6 +253,13 @@ class BuildContext:
         factor = self._risk_loadings_t @ self.weights - self._risk_benchmark_factor
         specific = cp.multiply(self._specific_vol, self.weights) - self._specific_benchmark
         return factor, specific
+
+    @property
+    def total_risk(self) -> cp.Expression:
+        """Annualized ex-ante volatility of the portfolio ``√(wᵀ Σ w)`` (second-order cone)."""
+        factor = self._risk_loadings_t @ self.weights
+        specific = cp.multiply(self._specific_vol, self.weights)
+        return cp.norm(cp.hstack([factor, specific]), 2)
 
     @property
     def tracking_error(self) -> cp.Expression:

@@ -11,7 +11,9 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from ._base import Constraint
-from ._risk_and_trading import FactorExposure, TrackingError, Turnover
+from ._liquidity import MaxPositionAdv, MaxTradeAdv
+from ._lists import MustHold, NoTrade, Restricted
+from ._risk_and_trading import Beta, FactorExposure, TotalRisk, TrackingError, Turnover
 from ._weights import AssetWeight, Budget, GroupWeight, LongOnly, SectorWeight
 
 CONSTRAINT_TYPES: dict[str, type[Constraint]] = {
@@ -23,6 +25,13 @@ CONSTRAINT_TYPES: dict[str, type[Constraint]] = {
     "factor_exposure": FactorExposure,
     "turnover": Turnover,
     "tracking_error": TrackingError,
+    "total_risk": TotalRisk,
+    "beta": Beta,
+    "restricted": Restricted,
+    "must_hold": MustHold,
+    "no_trade": NoTrade,
+    "max_trade_adv": MaxTradeAdv,
+    "max_position_adv": MaxPositionAdv,
 }
 
 #: Constraints every job has unless it states them itself.

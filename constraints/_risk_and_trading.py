@@ -127,3 +127,61 @@ class TrackingError(Constraint):
 
     def describe(self) -> str:
         return f"tracking error <= {self.max:g}"
+
+
+@constraint_type
+class TotalRisk(Constraint):
+    """Ex-ante portfolio volatility cap: ``√(wᵀ Σ w) ≤ max`` (annualized fraction: 0.15 = 15 %)."""
+
+    key: ClassVar[str] = "total_risk"
+    units: ClassVar[str] = "annualized volatility"
+
+    max: Annotated[float, Field(gt=0, le=5)]
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        return ctx.total_risk
+
+    def upper(self, ctx: BuildContext) -> cp.Parameter:
+        return ctx.parameter("upper", (), lambda d: self.max, nonneg=True)
+
+    def describe(self) -> str:
+        return f"total risk <= {self.max:g}"
+
+
+@constraint_type
+class Beta(Constraint):
+    """Ex-ante beta to the benchmark, ``βᵀ w`` with ``β = Σ w_b / (w_bᵀ Σ w_b)``, in a range.
+
+    The benchmark's own beta is 1. Parameters ``min``/``max`` are dimensionless.
+    """
+
+    key: ClassVar[str] = "beta"
+    units: ClassVar[str] = "beta"
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> Beta:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        betas = ctx.parameter("asset_betas", (ctx.universe.n_assets,), lambda d: d.asset_betas())
+        return betas @ ctx.weights
+
+    def lower(self, ctx: BuildContext) -> cp.Parameter | None:
+        value = self.min
+        return None if value is None else ctx.parameter("lower", (), lambda d: value)
+
+    def upper(self, ctx: BuildContext) -> cp.Parameter | None:
+        value = self.max
+        return None if value is None else ctx.parameter("upper", (), lambda d: value)
+
+    def describe(self) -> str:
+        parts = [f"beta >= {self.min:g}"] if self.min is not None else []
+        parts += [f"beta <= {self.max:g}"] if self.max is not None else []
+        return " and ".join(parts)

@@ -43,6 +43,20 @@ def _te(w, s, m):
     return np.array([np.sqrt(a @ m.covariance().to_numpy() @ a)])
 
 
+def _total_risk(w, s, m):
+    x = w.to_numpy()
+    return np.array([np.sqrt(x @ m.covariance().to_numpy() @ x)])
+
+
+def _beta(w, s, m):
+    cov, wb = m.covariance().to_numpy(), s.benchmark_weights.to_numpy()
+    return np.array([(cov @ wb) @ w.to_numpy() / (wb @ cov @ wb)])
+
+
+def _ids(ids):
+    return lambda w, s, m: w[ids].to_numpy()
+
+
 def _benchmark(f):
     """A bound given as a function of the benchmark weights (independent of trimtab's Bound)."""
     return f
@@ -121,6 +135,34 @@ EXAMPLES = [
         None,
     ),
     ("tracking_error", {"max": 0.01}, _te, None, lambda s: 0.01, lambda s: s.benchmark_weights * 0 + 1 / s.n_assets),
+    ("total_risk", {"max": 0.06}, _total_risk, None, lambda s: 0.06, None),
+    ("beta", {"min": 0.9, "max": 0.95}, _beta, lambda s: 0.9, lambda s: 0.95, None),
+    ("restricted", {"assets": ["T000", "T002"]}, _ids(["T000", "T002"]), lambda s: 0.0, lambda s: 0.0, None),
+    ("must_hold", {"assets": ["T030", "T031"], "min": 0.05}, _ids(["T030", "T031"]), lambda s: 0.05, None, None),
+    (
+        "no_trade",
+        {"assets": ["T001", "T005"]},
+        _ids(["T001", "T005"]),
+        lambda s: s.holdings[["T001", "T005"]].to_numpy(),
+        lambda s: s.holdings[["T001", "T005"]].to_numpy(),
+        None,
+    ),
+    (
+        "max_trade_adv",
+        {"max": 0.02, "nav": 1e8},
+        lambda w, s, m: (w - s.holdings).abs().to_numpy(),
+        None,
+        lambda s: 0.02 * (s.assets["price"] * s.assets["adv"]).to_numpy() / 1e8,
+        None,
+    ),
+    (
+        "max_position_adv",
+        {"max": 1.0, "nav": 1e9},
+        lambda w, s, m: w.to_numpy(),
+        None,
+        lambda s: 1.0 * (s.assets["price"] * s.assets["adv"]).to_numpy() / 1e9,
+        None,
+    ),
 ]
 IDS = [f"{key}-{i}" for i, (key, *_) in enumerate(EXAMPLES)]
 

@@ -1,0 +1,85 @@
+"""Constraints on listed names: restricted (must be 0), must-hold, no-trade."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+import cvxpy as cp
+import numpy as np
+from pydantic import Field
+
+from ._base import Constraint
+from ._context import BuildContext, UniverseInfo
+from ._weights import constraint_type
+
+
+class _AssetList(Constraint):
+    """Shared parts of the constraints on a list of names (``assets``)."""
+
+    assets: list[str]
+
+    def _positions(self, universe: UniverseInfo) -> np.ndarray:
+        return universe.positions(tuple(self.assets), field_path="assets")
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        return ctx.weights[self._positions(ctx.universe)]
+
+    def check(self, universe: UniverseInfo) -> None:
+        self._positions(universe)
+
+    def row_labels(self, universe: UniverseInfo) -> tuple[str, ...]:
+        return tuple(self.assets)
+
+
+@constraint_type
+class Restricted(_AssetList):
+    """Exclusions: each listed name's weight is 0 (sold if held)."""
+
+    key: ClassVar[str] = "restricted"
+
+    assets: Annotated[list[str], Field(min_length=1)]
+
+    def upper(self, ctx: BuildContext) -> cp.Expression:
+        return cp.Constant(np.zeros(len(self.assets)))
+
+    @property
+    def is_equality(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"{len(self.assets)} restricted names == 0"
+
+
+@constraint_type
+class MustHold(_AssetList):
+    """Each listed name is held with at least ``min`` (fraction of NAV, default 1 bp)."""
+
+    key: ClassVar[str] = "must_hold"
+
+    assets: Annotated[list[str], Field(min_length=1)]
+    min: Annotated[float, Field(gt=0, le=1)] = 1e-4
+
+    def lower(self, ctx: BuildContext) -> cp.Parameter:
+        return ctx.parameter("lower", (len(self.assets),), lambda d: np.full(len(self.assets), self.min), nonneg=True)
+
+    def describe(self) -> str:
+        return f"{len(self.assets)} must-hold names >= {self.min:g}"
+
+
+@constraint_type
+class NoTrade(_AssetList):
+    """Each listed name keeps its current weight (no trade)."""
+
+    key: ClassVar[str] = "no_trade"
+
+    assets: Annotated[list[str], Field(min_length=1)]
+
+    def upper(self, ctx: BuildContext) -> cp.Expression:
+        return ctx.holdings[self._positions(ctx.universe)]
+
+    @property
+    def is_equality(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"{len(self.assets)} no-trade names == current weight"
