@@ -13,16 +13,19 @@ from models import DataError, TrimtabError
 
 from ._compiled import OBJECTIVE_SCALE, VERIFY_TOLERANCE, CompiledProblem, Solution, compiled_problem
 from ._errors import InfeasibleError, SolverFailedError
+from ._infeasibility import ConflictMember, Diagnosis
 from ._output import render_summary_json, render_targets_csv, write_run
 from ._result import ConstraintReport, Diagnostics, TargetPortfolio
-from ._run import estimate_risk, load_market_data, optimize
+from ._run import diagnose, estimate_risk, load_market_data, optimize
 
 __all__ = [
     "OBJECTIVE_SCALE",
     "VERIFY_TOLERANCE",
     "CompiledProblem",
+    "ConflictMember",
     "ConstraintReport",
     "DataError",
+    "Diagnosis",
     "Diagnostics",
     "InfeasibleError",
     "Solution",
@@ -31,6 +34,7 @@ __all__ = [
     "TargetPortfolio",
     "TrimtabError",
     "compiled_problem",
+    "diagnose",
     "estimate_risk",
     "load_market_data",
     "optimize",

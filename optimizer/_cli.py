@@ -1,10 +1,11 @@
-"""The ``trimtab`` command line: ``optimize`` and ``validate``.
+"""The ``trimtab`` command line: ``optimize``, ``diagnose`` and ``validate``.
 
 Exit codes: 0 success; 2 bad job file or data; 3 infeasible; 4 solver failure.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -17,9 +18,9 @@ from constraints import SpecError, UniverseInfo
 from models import DataError
 
 from ._errors import InfeasibleError, SolverFailedError
-from ._output import write_run
+from ._output import write_files_atomically, write_run
 from ._result import TargetPortfolio
-from ._run import as_job, load_market_data, optimize
+from ._run import as_job, diagnose, load_market_data, optimize
 
 app = typer.Typer(
     name="trimtab",
@@ -70,6 +71,32 @@ def optimize_command(
     if not quiet:
         print_summary(target)
     out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)
+
+
+@app.command("diagnose")
+def diagnose_command(
+    job_file: Annotated[Path, typer.Argument(help="Job file (YAML).", show_default=False)],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Where to write diagnosis.json (default: as optimize).")
+    ] = None,
+) -> None:
+    """Explain an infeasible job: the rules that conflict and the bound each would need.
+
+    Writes DIR/diagnosis.json. Exit 0 when the job is feasible, 3 when it is not.
+    """
+    try:
+        job = as_job(job_file)
+        diagnosis = diagnose(job)
+        directory = out_dir or (job.resolve(job.output.dir) if job.output.dir else Path("out"))
+        body = (json.dumps(diagnosis.to_dict(), indent=2, allow_nan=False) + "\n").encode()
+        written = write_files_atomically(directory, {"diagnosis.json": body})
+    except _ERRORS as error:
+        raise _fail(error) from None
+    style = "green" if diagnosis.feasible else "bold red"
+    out.print(f"[{style}]{'feasible' if diagnosis.feasible else 'infeasible'}[/]: {diagnosis.message}", highlight=False)
+    out.print(f"wrote {written['diagnosis.json']}", highlight=False)
+    if not diagnosis.feasible:
+        raise typer.Exit(EXIT_INFEASIBLE)
 
 
 @app.command("validate")

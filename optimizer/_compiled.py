@@ -22,7 +22,7 @@ from constraints import BuildContext, BuiltConstraint, Constraint, DataView, Sol
 from constraints import constraint_to_yaml
 
 from ._errors import InfeasibleError, SolverFailedError
-from ._infeasibility import explain_infeasibility
+from ._infeasibility import Diagnosis, diagnose
 from ._result import ConstraintReport
 
 #: Objective = this × active variance, so it reads in (% TE)²: keeps solver tolerances meaningful.
@@ -146,14 +146,24 @@ class CompiledProblem:
             attempts.append(f"{name}: {status}")
             return Solution(weights, status, name, time.perf_counter() - started, tuple(attempts), reports)
         if infeasible:
-            conflicts = explain_infeasibility(self.built, self.context)
-            found = "".join(f"\n  - {line}" for line in conflicts) if conflicts else " (the quick check found no culprit)"
-            raise InfeasibleError(
-                f"no portfolio satisfies every constraint; a quick elastic check finds:{found}"
-                "\n  relax one of the named constraints, or check its bound's units",
-                conflicts=tuple(conflicts),
-            )
+            raise self.infeasible_error()
         raise SolverFailedError("no solver produced a verified solution: " + " | ".join(attempts))
+
+    def diagnose(self, data: DataView) -> Diagnosis:
+        """Why the constraints cannot all hold for ``data`` (or that they can)."""
+        self.context.assign(data)
+        return diagnose(self.built, self.context)
+
+    def infeasible_error(self) -> InfeasibleError:
+        """An :class:`InfeasibleError` carrying the diagnosis (parameters already assigned)."""
+        diagnosis = diagnose(self.built, self.context)
+        if diagnosis.feasible:
+            return InfeasibleError(
+                "the solver reported the job infeasible, but a feasibility check finds a portfolio; "
+                "try another solver (solver: {name: SCS})",
+                diagnosis,
+            )
+        return InfeasibleError(f"no portfolio satisfies every constraint: {diagnosis.message}", diagnosis)
 
     def _verify(self, weights: np.ndarray) -> tuple[tuple[ConstraintReport, ...], list[str]]:
         """Measure every constraint on ``weights``; list the violated ones."""

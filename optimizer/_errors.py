@@ -10,12 +10,12 @@ class InfeasibleError(TrimtabError, RuntimeError):
 
     Attributes
     ----------
-    conflicts : tuple of str
-        Constraints found in conflict by the quick elastic check, with what each would need.
+    diagnosis : Diagnosis or None
+        An irreducible set of conflicting constraints and the bound each would need.
     """
 
-    def __init__(self, message: str, conflicts: tuple[str, ...] = ()) -> None:
-        self.conflicts = conflicts
+    def __init__(self, message: str, diagnosis: object | None = None) -> None:
+        self.diagnosis = diagnosis
         super().__init__(message)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ import models
 from constraints import DataView, GroupWeight, JobSpec, UniverseInfo, load_job
 from models import DataError, MarketSnapshot, RiskModel
 
-from ._compiled import Solution, compiled_problem
+from ._compiled import CompiledProblem, Solution, compiled_problem
+from ._infeasibility import Diagnosis
 from ._result import Diagnostics, TargetPortfolio
 
 #: A name counts as held above this weight (fraction of NAV).
@@ -100,6 +102,38 @@ def optimize(
     SpecError, DataError, InfeasibleError, SolverFailedError
         Each naming what failed.
     """
+    prepared = _prepare(job, snapshot, risk_model)
+    solution = prepared.problem.solve(prepared.data, prepared.job.solver)
+    return _target_portfolio(prepared, solution)
+
+
+def diagnose(
+    job: JobSpec | str | Path,
+    *,
+    snapshot: MarketSnapshot | None = None,
+    risk_model: RiskModel | None = None,
+) -> Diagnosis:
+    """Check whether a job's constraints can all hold; if not, name an irreducible conflict.
+
+    Parameters are those of :func:`optimize`. Returns a :class:`Diagnosis` whose
+    ``conflict`` lists the rules that cannot hold together and, for each, the bound that
+    would make the job feasible with every other rule unchanged.
+    """
+    prepared = _prepare(job, snapshot, risk_model)
+    return prepared.problem.diagnose(prepared.data)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    job: JobSpec
+    data: DataView
+    problem: CompiledProblem
+    build_seconds: float
+    risk_seconds: float
+
+
+def _prepare(job: JobSpec | str | Path, snapshot: MarketSnapshot | None, risk_model: RiskModel | None) -> _Prepared:
+    """Job, data, risk model and the compiled problem, timed."""
     job = as_job(job)
     snapshot = load_market_data(job) if snapshot is None else with_job_groups(job, snapshot)
     risk_seconds = 0.0
@@ -108,19 +142,15 @@ def optimize(
         risk_model = estimate_risk(job, snapshot)
         risk_seconds = time.perf_counter() - started
     risk_model = risk_model.reindexed(snapshot.asset_ids)
-    universe = UniverseInfo.from_data(snapshot, risk_model)
-    constraints = job.effective_constraints
     started = time.perf_counter()
-    problem = compiled_problem(universe, risk_model.n_factors, constraints)
+    problem = compiled_problem(UniverseInfo.from_data(snapshot, risk_model), risk_model.n_factors, job.effective_constraints)
     build_seconds = time.perf_counter() - started
-    data = DataView(snapshot, risk_model)
-    solution = problem.solve(data, job.solver)
-    return _target_portfolio(job, data, solution, build_seconds, risk_seconds)
+    return _Prepared(job, DataView(snapshot, risk_model), problem, build_seconds, risk_seconds)
 
 
-def _target_portfolio(
-    job: JobSpec, data: DataView, solution: Solution, build_seconds: float, risk_seconds: float
-) -> TargetPortfolio:
+def _target_portfolio(prepared: _Prepared, solution: Solution) -> TargetPortfolio:
+    job, data = prepared.job, prepared.data
+    build_seconds, risk_seconds = prepared.build_seconds, prepared.risk_seconds
     snapshot, risk_model = data.snapshot, data.risk_model
     ids = snapshot.asset_ids
     w = solution.weights

@@ -179,3 +179,17 @@ def test_installed_console_script_runs(tmp_path):
     assert not (tmp_path / "targets.csv").exists()
     done = subprocess.run([sys.executable, "-m", "optimizer", "--help"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "optimize" in done.stdout
+
+
+def test_diagnose_writes_the_conflict(tmp_path):
+    result = run("diagnose", EXAMPLES / "infeasible.yaml", "--out", tmp_path)
+    assert result.exit_code == 3, result.output
+    diagnosis = json.loads((tmp_path / "diagnosis.json").read_text())
+    assert diagnosis["feasible"] is False
+    members = {m["kind"]: m for m in diagnosis["conflict"]}
+    assert set(members) == {"group_weight", "turnover"}
+    assert members["group_weight"]["bound"] == 0.1 and members["group_weight"]["needed"] > 0.1
+    assert members["turnover"]["needed"] > 0.05
+    assert "Any one of these fixes the job" in " ".join(result.output.split())
+    feasible = run("diagnose", EXAMPLES / "mag7_value_quality.yaml", "--out", tmp_path)
+    assert feasible.exit_code == 0 and json.loads((tmp_path / "diagnosis.json").read_text())["feasible"] is True
