@@ -6,7 +6,7 @@ build CVXPY expressions from a :class:`BuildContext` whose parameters are filled
 :class:`DataView` (snapshot + risk model), so new data re-solves without recompiling.
 """
 
-from ._base import BINDING_TOLERANCE, BuiltConstraint, Constraint, Measurement
+from ._base import BINDING_TOLERANCE, STRUCTURAL_KEYS, BuiltConstraint, Constraint, Measurement, Soft
 from ._bounds import Bound, parse_bound
 from ._context import BuildContext, DataView, UniverseInfo
 from ._errors import SpecError
@@ -28,6 +28,7 @@ __all__ = [
     "CONSTRAINT_TYPES",
     "DEFAULT_CONSTRAINT_KEYS",
     "RISK_MODEL_METHODS",
+    "STRUCTURAL_KEYS",
     "AssetWeight",
     "Beta",
     "Bound",
@@ -50,6 +51,7 @@ __all__ = [
     "RiskModelSpec",
     "Restricted",
     "SectorWeight",
+    "Soft",
     "SolverSpec",
     "SpecError",
     "TotalRisk",

@@ -10,10 +10,12 @@ after a solve, the numeric value, bound, slack, dual and binding flag of the con
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import cvxpy as cp
 import numpy as np
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from ._context import BuildContext, UniverseInfo
 
@@ -21,6 +23,28 @@ Sense = Literal["<=", ">=", "==", "range"]
 
 #: A constraint whose slack is at most this (in its own units) is reported as binding.
 BINDING_TOLERANCE = 1e-6
+
+
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class Soft:
+    """How a soft constraint is penalized instead of enforced.
+
+    Parameters
+    ----------
+    penalty : float
+        Cost per unit of violation, in the objective's units, (% TE)²: with ``penalty: 100``
+        a violation of 0.01 costs as much as raising TE from 2 % to √5 ≈ 2.24 %.
+    deadband : float
+        Violations up to this (the constraint's units) cost nothing: ``min: 0.25`` with
+        ``deadband: 0.05`` is free down to 0.20 (``value active 0.25 ± 0.05``).
+    """
+
+    penalty: Annotated[float, Field(gt=0)]
+    deadband: Annotated[float, Field(ge=0)] = 0.0
+
+
+#: Constraints that may be neither soft nor relaxed: without them there is no portfolio.
+STRUCTURAL_KEYS = ("budget", "long_only")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +55,12 @@ class Constraint:
     ----------
     name : str, optional
         A label for reports; defaults to :meth:`describe`.
+    soft : Soft, optional
+        Penalize violations in the objective instead of enforcing the rule.
+    priority : int, optional
+        Makes a hard rule relaxable when the job allows relaxation: on an infeasible job,
+        rules are relaxed from the lowest priority up, each as little as needed. Rules
+        without a priority are never relaxed.
     """
 
     key: ClassVar[str] = ""
@@ -38,6 +68,14 @@ class Constraint:
     units: ClassVar[str] = "fraction of NAV"
 
     name: str | None = None
+    soft: Soft | None = None
+    priority: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.soft is not None and self.priority is not None:
+            raise ValueError("a constraint is either soft or has a priority, not both")
+        if self.key in STRUCTURAL_KEYS and (self.soft is not None or self.priority is not None):
+            raise ValueError(f"{self.key} is structural: it can be neither soft nor relaxed")
 
     # -- what subclasses state ---------------------------------------------------------
     def lhs(self, ctx: BuildContext) -> cp.Expression:
@@ -153,18 +191,18 @@ class BuiltConstraint:
         """The hard CVXPY constraints."""
         return list(self.hard.values())
 
-    def violation(self) -> cp.Expression:
-        """Soft form: total violation ``Σ pos(lhs − upper) + Σ pos(lower − lhs)`` (lhs units).
+    def violation(self, deadband: cp.Expression | float = 0.0) -> cp.Expression:
+        """Soft form: total violation ``Σ pos(lhs − upper − d) + Σ pos(lower − d − lhs)`` (lhs units).
 
-        For an equality it is ``Σ |lhs − target|``.
+        For an equality it is ``Σ pos(|lhs − target| − d)``; ``d`` is the dead-band.
         """
         if "eq" in self.hard:
-            return cp.sum(cp.abs(self.lhs - self.upper))
+            return cp.sum(cp.pos(cp.abs(self.lhs - self.upper) - deadband))
         terms = []
         if self.upper is not None:
-            terms.append(cp.sum(cp.pos(self.lhs - self.upper)))
+            terms.append(cp.sum(cp.pos(self.lhs - self.upper - deadband)))
         if self.lower is not None:
-            terms.append(cp.sum(cp.pos(self.lower - self.lhs)))
+            terms.append(cp.sum(cp.pos(self.lower - deadband - self.lhs)))
         return cp.sum(cp.hstack(terms)) if len(terms) > 1 else terms[0]
 
     def measure(self) -> Measurement:

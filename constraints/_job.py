@@ -7,6 +7,8 @@ A job file has five sections, all optional but ``constraints``::
     risk_model: {method: fundamental, window: 756}
     constraints:
       - group_weight: {group: MAG7, max: 0.20}
+      - turnover: {max: 0.30, priority: 1}     # may bend if the job is infeasible
+    allow_relaxation: true                     # default false: infeasible is an error
     solver: {name: CLARABEL, fallback: [SCS]}
     output: {dir: out/}
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -107,6 +110,7 @@ class _JobFile(_Section):
     data: DataSpec = Field(default_factory=DataSpec)
     risk_model: RiskModelSpec = Field(default_factory=RiskModelSpec)
     constraints: list[Any]
+    allow_relaxation: bool = False
     solver: SolverSpec = Field(default_factory=SolverSpec)
     output: OutputSpec = Field(default_factory=OutputSpec)
 
@@ -132,6 +136,7 @@ class JobSpec:
     constraints: tuple[Constraint, ...]
     solver: SolverSpec
     output: OutputSpec
+    allow_relaxation: bool = False
     source: str = "<string>"
     sha256: str = ""
     base_dir: Path = field(default_factory=Path.cwd)
@@ -157,6 +162,7 @@ class JobSpec:
             "data": self.data.model_dump(mode="json"),
             "risk_model": self.risk_model.model_dump(mode="json"),
             "constraints": [constraint_to_yaml(c) for c in self.constraints],
+            "allow_relaxation": self.allow_relaxation,
             "solver": self.solver.model_dump(mode="json"),
             "output": self.output.model_dump(mode="json"),
         }
@@ -256,6 +262,7 @@ def loads_job(
         constraints=constraints,
         solver=job_file.solver,
         output=job_file.output,
+        allow_relaxation=job_file.allow_relaxation,
         source=source,
         sha256=sha256 or hashlib.sha256(text.encode()).hexdigest(),
         base_dir=base_dir or Path.cwd(),
@@ -283,7 +290,9 @@ def _parse_constraint(item: Any, index: int, fail: Any) -> Constraint:
 
 def _pydantic_error(err: ValidationError, prefix: tuple[str | int, ...], schema: Any, fail: Any) -> SpecError:
     """Turn the first pydantic error into a SpecError naming the key path and choices."""
-    first = err.errors()[0]
+    errors = err.errors()
+    unknown = [e for e in errors if e["type"] in ("extra_forbidden", "unexpected_keyword_argument")]
+    first = (unknown or errors)[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     full = (*prefix, *loc)
     kind, message = first["type"], first["msg"]
@@ -306,9 +315,10 @@ def _fields_at(schema: Any, loc: tuple[str | int, ...]) -> tuple[str, ...] | Non
         if not fields or part not in fields:
             return None
         model = fields[part].annotation
+        model = next((a for a in typing.get_args(model) if a is not type(None)), model)  # X | None → X
     if isinstance(model, type) and issubclass(model, Constraint):
         return constraint_fields(model.key)
-    fields = getattr(model, "model_fields", None)
+    fields = getattr(model, "model_fields", None) or getattr(model, "__pydantic_fields__", None)
     return tuple(fields) if fields else None
 
 

@@ -151,6 +151,13 @@ def print_summary(target: TargetPortfolio) -> None:
             f"{r.name}{where}", f"{r.value:.6g}", f"{r.bound:.6g}", f"{r.slack:.3g}", cost, "yes" if r.binding else ""
         )
     out.print(table)
+    for r in d.constraints:
+        if r.mode != "hard" and r.violation > 0:
+            out.print(
+                f"[yellow]{r.mode}[/]: '{r.name}' is {r.value:.6g} against its bound {r.bound:.6g} "
+                f"(violated by {r.violation:.4g})",
+                highlight=False,
+            )
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ not trusted.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -23,6 +24,7 @@ from constraints import constraint_to_yaml
 
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
+from ._relaxation import plan_relaxation
 from ._result import ConstraintReport
 
 #: Objective = this × active variance, so it reads in (% TE)²: keeps solver tolerances meaningful.
@@ -97,28 +99,68 @@ class CompiledProblem:
         self.context = BuildContext(universe, n_factors)
         self.built: tuple[BuiltConstraint, ...] = tuple(c.build(self.context, i) for i, c in enumerate(constraints))
         factor, specific = self.context.active_risk_terms
-        self.objective = OBJECTIVE_SCALE * (cp.sum_squares(factor) + cp.sum_squares(specific))
-        hard = [c for b in self.built for c in b.constraints]
+        self.active_variance = OBJECTIVE_SCALE * (cp.sum_squares(factor) + cp.sum_squares(specific))
+        self.objective = self.active_variance + self._soft_penalties()
+        hard = [c for b in self.built if b.spec.soft is None for c in b.constraints]
         self.problem = cp.Problem(cp.Minimize(self.objective), hard)
         if not self.problem.is_dcp(dpp=True):
             bad = [b.spec.label for b in self.built if not b.dpp_ok()]
             raise SolverFailedError(f"internal error: problem is not DPP (constraints: {bad})")
         self.build_seconds = time.perf_counter() - started
 
-    def solve(self, data: DataView, solver: SolverSpec) -> Solution:
+    def _soft_penalties(self) -> cp.Expression:
+        """Σ penalty × violation beyond the dead-band, over the soft constraints ((% TE)² units)."""
+        terms = []
+        for b in self.built:
+            soft = b.spec.soft
+            if soft is None:
+                continue
+            with self.context.scope(f"constraints[{b.index}].soft"):
+                deadband = self.context.parameter("deadband", (), lambda d, v=soft.deadband: v, nonneg=True)
+            terms.append(soft.penalty * b.violation(deadband))
+        return cp.sum(cp.hstack(terms)) if terms else cp.Constant(0.0)
+
+    def solve(self, data: DataView, solver: SolverSpec, *, allow_relaxation: bool = False) -> Solution:
         """Assign the data's parameter values, solve, verify every constraint numerically.
+
+        Parameters
+        ----------
+        data : DataView
+            Snapshot and risk model.
+        solver : SolverSpec
+            Solver and fallbacks.
+        allow_relaxation : bool
+            When the hard rules conflict, relax rules with a ``priority`` (lowest first, as
+            little as needed) instead of failing.
 
         Raises
         ------
         InfeasibleError
-            When the constraints cannot all hold; names the conflicting ones.
+            When the constraints cannot all hold (and relaxation is off or does not help).
         SolverFailedError
             When every solver fails or returns weights that violate a constraint.
         """
         started = time.perf_counter()
         self.context.assign(data)
+        solution, infeasible, attempts = self._solve_verified(self.problem, solver, frozenset())
+        if solution is None and infeasible and allow_relaxation:
+            plan = plan_relaxation(self.built)
+            if plan is not None:
+                hard = [c for b in self.built if b.spec.soft is None and b.index not in plan.relaxed for c in b.constraints]
+                relaxed = cp.Problem(cp.Minimize(self.objective), hard + list(plan.caps))
+                solution, infeasible, more = self._solve_verified(relaxed, solver, plan.relaxed)
+                attempts += [f"relaxed priority {', '.join(map(str, plan.levels))}: {a}" for a in more]
+        if solution is not None:
+            return dataclasses.replace(solution, seconds=time.perf_counter() - started, attempts=tuple(attempts))
+        if infeasible:
+            raise self.infeasible_error()
+        raise SolverFailedError("no solver produced a verified solution: " + " | ".join(attempts))
+
+    def _solve_verified(
+        self, problem: cp.Problem, solver: SolverSpec, relaxed: frozenset[int]
+    ) -> tuple[Solution | None, bool, list[str]]:
+        """Try each solver on ``problem``; (verified solution or None, infeasible?, attempts)."""
         attempts: list[str] = []
-        infeasible = False
         for name, options in _attempts(solver):
             try:
                 with warnings.catch_warnings():
@@ -126,28 +168,25 @@ class CompiledProblem:
                     warnings.simplefilter("ignore", UserWarning)
                     # Overflow while cvxpy unpacks a diverged iterate: the status says so, checked below.
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    self.problem.solve(solver=name, **options)
+                    problem.solve(solver=name, **options)
             except cp.error.SolverError as err:
                 attempts.append(f"{name}: failed ({str(err).splitlines()[0][:120]})")
                 continue
-            status = self.problem.status
+            status = problem.status
             if status in _INFEASIBLE:
                 attempts.append(f"{name}: {status}")
-                infeasible = True
-                break
+                return None, True, attempts
             if status not in _SOLVED or self.context.weights.value is None:
                 attempts.append(f"{name}: {status}")
                 continue
             weights = _remove_dust(np.asarray(self.context.weights.value, dtype=float))
-            reports, violated = self._verify(weights)
+            reports, violated = self._verify(weights, relaxed)
             if violated:
                 attempts.append(f"{name}: {status} but violates " + "; ".join(violated))
                 continue
             attempts.append(f"{name}: {status}")
-            return Solution(weights, status, name, time.perf_counter() - started, tuple(attempts), reports)
-        if infeasible:
-            raise self.infeasible_error()
-        raise SolverFailedError("no solver produced a verified solution: " + " | ".join(attempts))
+            return Solution(weights, status, name, 0.0, tuple(attempts), reports), False, attempts
+        return None, False, attempts
 
     def diagnose(self, data: DataView) -> Diagnosis:
         """Why the constraints cannot all hold for ``data`` (or that they can)."""
@@ -165,16 +204,21 @@ class CompiledProblem:
             )
         return InfeasibleError(f"no portfolio satisfies every constraint: {diagnosis.message}", diagnosis)
 
-    def _verify(self, weights: np.ndarray) -> tuple[tuple[ConstraintReport, ...], list[str]]:
-        """Measure every constraint on ``weights``; list the violated ones."""
+    def _verify(
+        self, weights: np.ndarray, relaxed: frozenset[int] = frozenset()
+    ) -> tuple[tuple[ConstraintReport, ...], list[str]]:
+        """Measure every constraint on ``weights``; list the violated hard ones (not soft, not relaxed)."""
         self.context.weights.value = weights
         tracking_error = float(self.context.tracking_error.value)
         reports, violated = [], []
         for built in self.built:
             measured = built.measure()
-            dual = built.dual(measured) / OBJECTIVE_SCALE
-            reports.append(ConstraintReport.from_measurement(built, measured, dual, tracking_error))
-            if measured.slack < -VERIFY_TOLERANCE:
+            enforced = built.spec.soft is None and built.index not in relaxed
+            dual = built.dual(measured) / OBJECTIVE_SCALE if enforced else float("nan")
+            reports.append(
+                ConstraintReport.from_measurement(built, measured, dual, tracking_error, relaxed=built.index in relaxed)
+            )
+            if enforced and measured.slack < -VERIFY_TOLERANCE:
                 where = f" at {measured.row}" if measured.row else ""
                 violated.append(f"{built.spec.label}{where} by {-measured.slack:.3g}")
         return tuple(reports), violated

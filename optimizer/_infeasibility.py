@@ -19,10 +19,7 @@ from dataclasses import asdict, dataclass
 
 import cvxpy as cp
 
-from constraints import BuildContext, BuiltConstraint
-
-#: Constraints kept hard throughout: without them there is no portfolio at all.
-STRUCTURAL_KEYS = ("budget", "long_only")
+from constraints import STRUCTURAL_KEYS, BuildContext, BuiltConstraint
 
 #: A violation below this (lhs units) counts as none.
 VIOLATION_TOLERANCE = 1e-7
@@ -92,7 +89,7 @@ def diagnose(built: tuple[BuiltConstraint, ...], context: BuildContext) -> Diagn
     The context's weight variable is overwritten.
     """
     structural = [c for b in built if b.spec.key in STRUCTURAL_KEYS for c in b.constraints]
-    rules = [b for b in built if b.spec.key not in STRUCTURAL_KEYS]
+    rules = [b for b in built if b.spec.key not in STRUCTURAL_KEYS and b.spec.soft is None]
     if not _feasible(structural, []):
         return Diagnosis(False, (), "budget and long-only cannot hold together")
     if _feasible(structural, rules):

@@ -42,6 +42,10 @@ class ConstraintReport:
         True when ``slack`` ≤ 1e-6.
     row : str or None
         The asset or sector of the tightest row.
+    mode : {"hard", "soft", "relaxed"}
+        Enforced; penalized in the objective; or relaxed by priority on an infeasible job.
+    violation : float
+        How far the bound is exceeded (``max(0, −slack)``); 0 for a hard rule.
     """
 
     name: str
@@ -54,10 +58,12 @@ class ConstraintReport:
     marginal_te: float
     binding: bool
     row: str | None = None
+    mode: str = "hard"
+    violation: float = 0.0
 
     @classmethod
     def from_measurement(
-        cls, built: BuiltConstraint, measured: Measurement, dual: float, tracking_error: float
+        cls, built: BuiltConstraint, measured: Measurement, dual: float, tracking_error: float, *, relaxed: bool = False
     ) -> ConstraintReport:
         """Build a report from a numeric measurement, the dual (variance units) and the TE."""
         dual = abs(dual) if math.isfinite(dual) else dual
@@ -78,6 +84,8 @@ class ConstraintReport:
             marginal_te=marginal,
             binding=measured.slack <= BINDING_TOLERANCE,
             row=measured.row,
+            mode="relaxed" if relaxed else ("soft" if built.spec.soft is not None else "hard"),
+            violation=max(0.0, -measured.slack) if (relaxed or built.spec.soft is not None) else 0.0,
         )
 
 
@@ -217,6 +225,11 @@ class TargetPortfolio:
             "build_seconds": d.build_seconds,
             "risk_model_seconds": d.risk_model_seconds,
             "solver_attempts": list(d.attempts),
+            "relaxed": [
+                {"name": r.name, "kind": r.kind, "bound": r.bound, "value": r.value, "violation": r.violation}
+                for r in d.constraints
+                if r.mode == "relaxed" and r.violation > 0
+            ],
             "constraints": [
                 {k: _json_number(v) for k, v in asdict(r).items()} for r in d.constraints
             ],

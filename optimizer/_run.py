@@ -103,7 +103,7 @@ def optimize(
         Each naming what failed.
     """
     prepared = _prepare(job, snapshot, risk_model)
-    solution = prepared.problem.solve(prepared.data, prepared.job.solver)
+    solution = prepared.problem.solve(prepared.data, prepared.job.solver, allow_relaxation=prepared.job.allow_relaxation)
     return _target_portfolio(prepared, solution)
 
 

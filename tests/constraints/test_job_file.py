@@ -202,3 +202,32 @@ def test_job_groups_are_checked_against_the_data():
     job = loads_job("data:\n  groups:\n    MINE: [A, ZZZ]\nconstraints: []\n", source="j.yaml")
     with pytest.raises(SpecError, match=r"j.yaml:3: data.groups.MINE: group 'MINE' lists unknown asset\(s\) \['ZZZ'\]"):
         job.check_universe(UNIVERSE)
+
+
+def test_soft_and_priority_round_trip_and_errors(tmp_path):
+    job = loads_job(
+        "allow_relaxation: true\nconstraints:\n"
+        "  - factor_exposure: {factor: value, min: 0.25, soft: {penalty: 100, deadband: 0.05}}\n"
+        "  - turnover: {max: 0.3, priority: 1}\n"
+    )
+    soft, relaxable = job.constraints
+    assert soft.soft.penalty == 100 and soft.soft.deadband == 0.05 and relaxable.priority == 1
+    assert job.allow_relaxation is True
+    import yaml
+
+    assert loads_job(yaml.safe_dump(job.to_dict())).constraints == job.constraints
+    err = _error("""
+        constraints:
+          - turnover: {max: 0.3, priority: 1, soft: {penalty: 5}}
+    """, tmp_path)
+    assert "either soft or has a priority" in str(err)
+    err = _error("""
+        constraints:
+          - long_only: {soft: {penalty: 5}}
+    """, tmp_path)
+    assert "structural" in str(err)
+    err = _error("""
+        constraints:
+          - turnover: {max: 0.3, soft: {penalti: 5}}
+    """, tmp_path)
+    assert err.path == "constraints[0].turnover.soft.penalti" and err.choices == ("penalty", "deadband")
