@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import cvxpy as cp
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._base import Constraint
@@ -36,7 +35,8 @@ from ._registry import (
     constraint_from_params,
     constraint_to_yaml,
 )
-from ._yaml_lines import format_path, line_of
+from ._documents import Document, read_document
+from ._yaml_lines import format_path
 
 RISK_MODEL_METHODS = ("sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental")
 
@@ -126,7 +126,10 @@ class JobSpec:
     source : str
         The job file path (or ``"<string>"``).
     sha256 : str
-        SHA-256 of the job file's bytes (``sha256sum JOB.yaml``).
+        SHA-256 of the job file's bytes (``sha256sum JOB.yaml``), chained with the hashes of
+        the files it extends, if any.
+    extends : tuple of str
+        The files this job extends, nearest first.
     """
 
     name: str | None
@@ -140,7 +143,8 @@ class JobSpec:
     source: str = "<string>"
     sha256: str = ""
     base_dir: Path = field(default_factory=Path.cwd)
-    _lines: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    extends: tuple[str, ...] = ()
+    _locations: dict[str, tuple[str, int]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def effective_constraints(self) -> tuple[Constraint, ...]:
@@ -198,16 +202,12 @@ class JobSpec:
                 raise self._locate(SpecError(err.message, choices=err.choices), path) from None
 
     def _locate(self, err: SpecError, path: tuple[str | int, ...]) -> SpecError:
-        line = self._lines.get(format_path(path))
-        trimmed = path
-        while line is None and trimmed:
-            trimmed = trimmed[:-1]
-            line = self._lines.get(format_path(trimmed))
-        return err.located(file=self.source, line=line, path=format_path(path))
+        file, line = _where(self._locations, path, self.source)
+        return err.located(file=file, line=line, path=format_path(path))
 
 
 def load_job(path: str | Path) -> JobSpec:
-    """Read and validate a job file.
+    """Read and validate a job file (following ``extends:``, see ``_documents``).
 
     Raises
     ------
@@ -222,33 +222,25 @@ def load_job(path: str | Path) -> JobSpec:
         raise SpecError("job file not found", file=str(path)) from None
     except OSError as err:
         raise SpecError(f"cannot read job file: {err.strerror}", file=str(path)) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError("job file is not UTF-8 text", file=str(path)) from None
-    return loads_job(text, source=str(path), base_dir=file.resolve().parent, sha256=hashlib.sha256(raw).hexdigest())
+    resolved = file.resolve()
+    return _validate(read_document(raw, str(path), resolved.parent, _seen=(resolved,)), str(path), resolved.parent)
 
 
-def loads_job(
-    text: str, *, source: str = "<string>", base_dir: Path | None = None, sha256: str | None = None
-) -> JobSpec:
-    """Validate a job given as YAML text (see :func:`load_job`)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err)
-        raise SpecError(f"YAML syntax error: {problem}", file=source, line=mark.line + 1 if mark else None) from None
-    if not isinstance(document, dict):
-        raise SpecError("a job file must be a mapping with at least a 'constraints' list", file=source, line=1)
-    lines = _index_lines(root)
+def loads_job(text: str, *, source: str = "<string>", base_dir: Path | None = None) -> JobSpec:
+    """Validate a job given as YAML text (see :func:`load_job`); ``extends`` is relative to ``base_dir``."""
+    base_dir = base_dir or Path.cwd()
+    return _validate(read_document(text.encode("utf-8"), source, base_dir), source, base_dir)
+
+
+def _validate(document: Document, source: str, base_dir: Path) -> JobSpec:
+    locations = document.locations
 
     def fail(message: str, loc: tuple[str | int, ...], choices: tuple[str, ...] | None = None) -> SpecError:
-        return SpecError(message, file=source, line=line_of(root, loc), path=format_path(loc) or None, choices=choices)
+        file, line = _where(locations, loc, source)
+        return SpecError(message, file=file, line=line, path=format_path(loc) or None, choices=choices)
 
     try:
-        job_file = _JobFile.model_validate(document)
+        job_file = _JobFile.model_validate(document.content)
     except ValidationError as err:
         raise _pydantic_error(err, (), _JobFile, fail) from None
     if not isinstance(job_file.constraints, list):
@@ -264,10 +256,24 @@ def loads_job(
         output=job_file.output,
         allow_relaxation=job_file.allow_relaxation,
         source=source,
-        sha256=sha256 or hashlib.sha256(text.encode()).hexdigest(),
-        base_dir=base_dir or Path.cwd(),
-        _lines=lines,
+        sha256=document.sha256,
+        base_dir=base_dir,
+        extends=document.files[1:],
+        _locations=locations,
     )
+
+
+def _where(
+    locations: dict[str, tuple[str, int]], loc: tuple[str | int, ...], default_file: str
+) -> tuple[str, int | None]:
+    """(file, line) of the deepest prefix of ``loc`` that was written somewhere."""
+    trimmed = tuple(loc)
+    while trimmed:
+        found = locations.get(format_path(trimmed))
+        if found:
+            return found
+        trimmed = trimmed[:-1]
+    return default_file, 1
 
 
 def _parse_constraint(item: Any, index: int, fail: Any) -> Constraint:
@@ -320,27 +326,6 @@ def _fields_at(schema: Any, loc: tuple[str | int, ...]) -> tuple[str, ...] | Non
         return constraint_fields(model.key)
     fields = getattr(model, "model_fields", None) or getattr(model, "__pydantic_fields__", None)
     return tuple(fields) if fields else None
-
-
-def _index_lines(root: yaml.Node | None) -> dict[str, int]:
-    """Every key path in the document → its 1-based line."""
-    lines: dict[str, int] = {}
-
-    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = (*path, key.value)
-                lines[format_path(child)] = key.start_mark.line + 1
-                walk(value, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, value in enumerate(node.value):
-                child = (*path, i)
-                lines[format_path(child)] = value.start_mark.line + 1
-                walk(value, child)
-
-    if root is not None:
-        walk(root, ())
-    return lines
 
 
 def _split_path(text: str) -> list[str | int]:

@@ -231,3 +231,53 @@ def test_soft_and_priority_round_trip_and_errors(tmp_path):
           - turnover: {max: 0.3, soft: {penalti: 5}}
     """, tmp_path)
     assert err.path == "constraints[0].turnover.soft.penalti" and err.choices == ("penalty", "deadband")
+
+
+def test_extends_merges_and_locates_errors_in_the_right_file(tmp_path):
+    (tmp_path / "house").mkdir()
+    base = tmp_path / "house" / "base.yaml"
+    base.write_text(_job("""
+        name: house
+        data: {source: files, universe: u.csv, returns: r.csv}
+        risk_model: {method: ledoit_wolf, window: 250}
+        constraints:
+          - group_weight: {group: MAG7, max: 0.20}
+          - turnover: {max: 0.30}
+    """))
+    child = tmp_path / "job.yaml"
+    child.write_text(_job("""
+        extends: house/base.yaml
+        name: tighter
+        risk_model: {window: 500}
+        add_constraints:
+          - factor_exposure: {factor: value, min: 0.25}
+    """))
+    job = load_job(child)
+    assert job.name == "tighter"
+    assert job.risk_model.method == "ledoit_wolf" and job.risk_model.window == 500  # mappings merge
+    assert [c.key for c in job.constraints] == ["group_weight", "turnover", "factor_exposure"]
+    assert job.data.universe == str(tmp_path / "house" / "u.csv")  # relative to the base file
+    assert job.extends == (str(base.resolve()),)
+    assert job.sha256 != load_job(base).sha256
+    # An error in an added constraint points at the child file; one in the base at the base.
+    child.write_text(child.read_text().replace("min: 0.25", "minimum: 0.25"))
+    err = _error(child.read_text(), tmp_path, "job.yaml")
+    assert err.file == str(child) and err.line == 5 and err.path == "constraints[2].factor_exposure.minimum"
+    base.write_text(base.read_text().replace("max: 0.30", "max: 3.0"))
+    child.write_text(_job("""
+        extends: house/base.yaml
+        name: tighter
+    """))
+    err = _error(child.read_text(), tmp_path, "job.yaml")
+    assert err.file == str(base.resolve()) and err.line == 6 and "turnover.max" in err.path
+
+
+def test_extends_errors(tmp_path):
+    err = _error("extends: nowhere.yaml\nconstraints: []\n", tmp_path)
+    assert "extended job file not found" in str(err) and err.line == 1
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\nconstraints: []\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\nconstraints: []\n")
+    with pytest.raises(SpecError, match="extends cycle"):
+        load_job(tmp_path / "a.yaml")
+    err = _error("add_constraints: []\nconstraints: []\n", tmp_path)
+    assert "add_constraints needs 'extends'" in str(err)

@@ -1,0 +1,147 @@
+"""Read a job document, following ``extends:`` chains, and remember where every key was written.
+
+A job may start with ``extends: base.yaml`` (a path relative to the file). The base is
+read first (it may extend another), then the job is merged over it: mappings merge key by
+key, everything else — scalars and lists, ``constraints`` included — is replaced.
+``add_constraints: [...]`` appends to the base's constraints instead of replacing them.
+Data paths in a base file are relative to that base file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._errors import SpecError
+from ._yaml_lines import format_path
+
+#: Data-section keys holding file paths, resolved against the file that writes them.
+DATA_PATH_KEYS = ("universe", "returns", "holdings")
+
+
+@dataclass(frozen=True)
+class Document:
+    """A merged job document.
+
+    Attributes
+    ----------
+    content : dict
+        The merged YAML mapping (``extends``/``add_constraints`` resolved).
+    locations : dict
+        Key path (``constraints[1].turnover.max``) → (file, 1-based line) where it was written.
+    sha256 : str
+        SHA-256 over the bytes of the job file followed by those of every file it extends.
+    files : tuple of str
+        The job file, then the files it extends, in order.
+    """
+
+    content: dict[str, Any]
+    locations: dict[str, tuple[str, int]]
+    sha256: str
+    files: tuple[str, ...]
+
+
+def read_document(raw: bytes, source: str, base_dir: Path, *, _seen: tuple[Path, ...] = ()) -> Document:
+    """Parse ``raw`` (the bytes of ``source``) and merge it over the files it extends."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError("job file is not UTF-8 text", file=source) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err)
+        raise SpecError(f"YAML syntax error: {problem}", file=source, line=mark.line + 1 if mark else None) from None
+    if not isinstance(content, dict):
+        raise SpecError("a job file must be a mapping with at least a 'constraints' list", file=source, line=1)
+    locations = {path: (source, line) for path, line in index_lines(root).items()}
+    digest = hashlib.sha256(raw)
+    files: tuple[str, ...] = (source,)
+    parent = content.pop("extends", None)
+    if parent is None:
+        if "add_constraints" in content:
+            raise SpecError("add_constraints needs 'extends'", file=source, line=locations["add_constraints"][1])
+        return Document(content, locations, digest.hexdigest(), files)
+    where = locations["extends"][1]
+    if not isinstance(parent, str):
+        raise SpecError("extends must be the path of a job file", file=source, line=where, path="extends")
+    path = (base_dir / parent).resolve()
+    if path in _seen:
+        raise SpecError(f"extends cycle: {parent} is already being read", file=source, line=where, path="extends")
+    try:
+        base_raw = path.read_bytes()
+    except OSError:
+        raise SpecError(f"extended job file not found: {path}", file=source, line=where, path="extends") from None
+    base = read_document(base_raw, str(path), path.parent, _seen=(*_seen, path.resolve()))
+    base_content = _absolute_data_paths(base.content, path.parent)
+    merged, moved = _merge(base_content, content)
+    child_locations = {moved(p): loc for p, loc in locations.items()}
+    digest.update(bytes.fromhex(base.sha256))
+    return Document(merged, {**base.locations, **child_locations}, digest.hexdigest(), files + base.files)
+
+
+def index_lines(root: yaml.Node | None) -> dict[str, int]:
+    """Every key path in a composed YAML document → its 1-based line."""
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, key.value)
+                lines[format_path(child)] = key.start_mark.line + 1
+                walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, value in enumerate(node.value):
+                child = (*path, i)
+                lines[format_path(child)] = value.start_mark.line + 1
+                walk(value, child)
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]):
+    """Child over base; returns the merge and a function mapping child key paths to merged ones."""
+    merged = _deep_merge(base, {k: v for k, v in child.items() if k != "add_constraints"})
+    offset = 0
+    if "add_constraints" in child:
+        existing = list(merged.get("constraints") or [])
+        added = child["add_constraints"] or []
+        offset = len(existing)
+        merged["constraints"] = existing + list(added)
+
+    def moved(path: str) -> str:
+        if path.startswith("add_constraints["):
+            index, rest = path[len("add_constraints[") :].split("]", 1)
+            return f"constraints[{int(index) + offset}]{rest}"
+        return path
+
+    return merged, moved
+
+
+def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _absolute_data_paths(content: dict[str, Any], directory: Path) -> dict[str, Any]:
+    data = content.get("data")
+    if not isinstance(data, dict):
+        return content
+    fixed = {
+        k: (str(directory / v) if k in DATA_PATH_KEYS and isinstance(v, str) and not Path(v).is_absolute() else v)
+        for k, v in data.items()
+    }
+    return {**content, "data": fixed}
