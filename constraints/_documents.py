@@ -4,7 +4,7 @@ A job may start with ``extends: base.yaml`` (a path relative to the file). The b
 read first (it may extend another), then the job is merged over it: mappings merge key by
 key, everything else — scalars and lists, ``constraints`` included — is replaced.
 ``add_constraints: [...]`` appends to the base's constraints instead of replacing them.
-Data paths in a base file are relative to that base file.
+File paths in a base file (data and vendor risk-model files) are relative to that base file.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ import yaml
 from ._errors import SpecError
 from ._yaml_lines import format_path
 
-#: Data-section keys holding file paths, resolved against the file that writes them.
-DATA_PATH_KEYS = ("universe", "returns", "holdings")
+#: Keys holding file paths, per section, resolved against the file that writes them.
+PATH_KEYS = {
+    "data": ("universe", "returns", "holdings"),
+    "risk_model": ("exposures", "factor_covariance", "specific_risk"),
+}
 
 
 @dataclass(frozen=True)
@@ -137,11 +140,12 @@ def _deep_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 
 
 def _absolute_data_paths(content: dict[str, Any], directory: Path) -> dict[str, Any]:
-    data = content.get("data")
-    if not isinstance(data, dict):
-        return content
-    fixed = {
-        k: (str(directory / v) if k in DATA_PATH_KEYS and isinstance(v, str) and not Path(v).is_absolute() else v)
-        for k, v in data.items()
-    }
-    return {**content, "data": fixed}
+    out = dict(content)
+    for section, keys in PATH_KEYS.items():
+        values = content.get(section)
+        if isinstance(values, dict):
+            out[section] = {
+                k: (str(directory / v) if k in keys and isinstance(v, str) and not Path(v).is_absolute() else v)
+                for k, v in values.items()
+            }
+    return out

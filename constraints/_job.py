@@ -38,7 +38,10 @@ from ._registry import (
 from ._documents import Document, read_document
 from ._yaml_lines import format_path
 
-RISK_MODEL_METHODS = ("sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental")
+RISK_MODEL_METHODS = ("sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental", "vendor")
+
+#: Files of a vendor risk model in the ``risk_model`` section.
+VENDOR_FILE_KEYS = ("exposures", "factor_covariance", "specific_risk")
 
 
 class _Section(BaseModel):
@@ -75,12 +78,29 @@ class DataSpec(_Section):
 class RiskModelSpec(_Section):
     """Risk model: ``method``, the trailing ``window`` of daily returns it is fitted on,
     the fundamental model's ``styles`` (default: value and quality where the data has them)
-    and estimator ``params`` (e.g. ``halflife``, ``n_factors``)."""
+    and estimator ``params`` (e.g. ``halflife``, ``n_factors``). ``method: vendor`` reads a
+    delivered model from ``exposures``, ``factor_covariance`` and ``specific_risk`` files
+    (``units``: ``fraction`` or ``percent``) instead of estimating one."""
 
-    method: Literal["sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental"] = "fundamental"
+    method: Literal["sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental", "vendor"] = "fundamental"
     window: Annotated[int, Field(ge=20)] | None = 756
     styles: list[str] | None = None
     params: dict[str, int | float | str | bool] = Field(default_factory=dict)
+    exposures: str | None = None
+    factor_covariance: str | None = None
+    specific_risk: str | None = None
+    units: Literal["fraction", "percent"] = "fraction"
+
+    @model_validator(mode="after")
+    def _vendor_files(self) -> RiskModelSpec:
+        files = {k: getattr(self, k) for k in VENDOR_FILE_KEYS}
+        if self.method == "vendor":
+            missing = [k for k, v in files.items() if v is None]
+            if missing:
+                raise ValueError(f"method 'vendor' needs {missing}")
+        elif any(v is not None for v in files.values()):
+            raise ValueError(f"{list(VENDOR_FILE_KEYS)} are only read with method: vendor")
+        return self
 
 
 class SolverSpec(_Section):

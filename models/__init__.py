@@ -28,6 +28,7 @@ from ._loaders import load_snapshot, prices_to_returns
 from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
 from ._snapshot import MarketSnapshot
 from ._synthetic import SYNTHETIC_DATASET_NAME, load_synthetic_sp500
+from ._vendor import load_vendor_risk_model
 
 __all__ = [
     "COMPOSITES",
@@ -44,6 +45,7 @@ __all__ = [
     "ewma_covariance",
     "load_snapshot",
     "load_synthetic_sp500",
+    "load_vendor_risk_model",
     "prices_to_returns",
     "risk_model_from_covariance",
     "QUALITY_DESCRIPTORS",

@@ -70,6 +70,13 @@ def estimate_risk(job: JobSpec, snapshot: MarketSnapshot) -> RiskModel:
     spec = job.risk_model
     styles = tuple(spec.styles) if spec.styles is not None else None
     try:
+        if spec.method == "vendor":
+            assert spec.exposures and spec.factor_covariance and spec.specific_risk  # enforced by RiskModelSpec
+            vendor = models.load_vendor_risk_model(
+                job.resolve(spec.exposures), job.resolve(spec.factor_covariance), job.resolve(spec.specific_risk),
+                units=spec.units,
+            )
+            return vendor.reindexed(snapshot.asset_ids)
         return models.estimate_risk_model(snapshot, spec.method, window=spec.window, styles=styles, **spec.params)
     except DataError as err:
         raise DataError(f"{job.source}: risk_model ({spec.method}): {err}") from None

@@ -193,3 +193,34 @@ def test_diagnose_writes_the_conflict(tmp_path):
     assert "Any one of these fixes the job" in " ".join(result.output.split())
     feasible = run("diagnose", EXAMPLES / "mag7_value_quality.yaml", "--out", tmp_path)
     assert feasible.exit_code == 0 and json.loads((tmp_path / "diagnosis.json").read_text())["feasible"] is True
+
+
+def test_vendor_risk_model_job(tmp_path):
+    import importlib.util as iu
+
+    import optimizer as opt
+    from constraints import load_job
+
+    spec = iu.spec_from_file_location("trimtab_tests_vendor_files", Path(__file__).parents[1] / "models" / "vendor_files.py")
+    vendor_files = iu.module_from_spec(spec)
+    spec.loader.exec_module(vendor_files)
+    base_job = load_job(EXAMPLES / "mag7_value_quality.yaml")
+    model = opt.estimate_risk(base_job, opt.load_market_data(base_job))
+    paths = vendor_files.write_vendor_files(model, tmp_path, units="percent")
+    text = (EXAMPLES / "mag7_value_quality.yaml").read_text().replace(
+        "  method: fundamental       # sector + style cross-sectional factor model\n  window: 756               # trailing trading days (3 years)\n",
+        f"  method: vendor\n  units: percent\n  exposures: {paths['exposures']}\n"
+        f"  factor_covariance: {paths['factor_covariance']}\n  specific_risk: {paths['specific_risk']}\n",
+    )
+    job = write_job(tmp_path, text, "vendor.yaml")
+    result = run("optimize", job, "--out", tmp_path / "vendor_out", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert run("optimize", EXAMPLES / "mag7_value_quality.yaml", "--out", tmp_path / "own", "--quiet").exit_code == 0
+    ours = pd.read_csv(tmp_path / "own" / "targets.csv")["target_weight"]
+    theirs = pd.read_csv(tmp_path / "vendor_out" / "targets.csv")["target_weight"]
+    assert (ours - theirs).abs().max() < 1e-6
+    # Coverage: a vendor file that misses universe assets is an error listing them.
+    exposures = pd.read_csv(paths["exposures"])
+    exposures[exposures["asset_id"] != "SP003"].to_csv(paths["exposures"], index=False)
+    result = run("optimize", job, "--out", tmp_path / "bad")
+    assert_failed_cleanly(result, tmp_path / "bad", 2, "no risk estimate for 1 asset(s)", "SP003")
