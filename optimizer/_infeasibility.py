@@ -104,7 +104,8 @@ def diagnose(built: tuple[BuiltConstraint, ...], context: BuildContext) -> Diagn
     return Diagnosis(False, members, _plain_words(members))
 
 
-def _solve(problem: cp.Problem) -> str:
+def solve_quietly(problem: cp.Problem) -> str:
+    """Solve with Clarabel for a yes/no answer; the status (``solver_error`` on a crash)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -116,14 +117,14 @@ def _solve(problem: cp.Problem) -> str:
 
 def _feasible(structural: list[cp.Constraint], rules: list[BuiltConstraint]) -> bool:
     hard = structural + [c for r in rules for c in r.constraints]
-    return _solve(cp.Problem(cp.Minimize(0), hard)) in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+    return solve_quietly(cp.Problem(cp.Minimize(0), hard)) in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 
 
 def _suspicion(structural: list[cp.Constraint], rules: list[BuiltConstraint]) -> dict[int, int]:
     """0 = slack in the elastic solution (drop first), 1 = at its bound, 2 = violated (keep)."""
     violations = [r.violation() for r in rules]
     problem = cp.Problem(cp.Minimize(cp.sum(cp.hstack(violations))), structural)
-    if _solve(problem) not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+    if solve_quietly(problem) not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         return {id(r): 0 for r in rules}
     score = {}
     for rule, violation in zip(rules, violations):
@@ -141,7 +142,7 @@ def _needed_bound(structural: list[cp.Constraint], rules: list[BuiltConstraint],
     rules conflict among themselves too).
     """
     others = [c for r in rules if r is not member for c in r.constraints]
-    status = _solve(cp.Problem(cp.Minimize(member.violation()), structural + others))
+    status = solve_quietly(cp.Problem(cp.Minimize(member.violation()), structural + others))
     measured = member.measure()
     if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         return ConflictMember(

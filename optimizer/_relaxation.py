@@ -10,12 +10,13 @@ caps, so every relaxed level bends exactly as little as needed.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import cvxpy as cp
 
 from constraints import BuiltConstraint
+
+from ._infeasibility import solve_quietly
 
 #: Slack added to each level's minimal violation so the capped problem stays feasible.
 CAP_TOLERANCE = 1e-7
@@ -41,13 +42,7 @@ class RelaxationPlan:
 
 
 def _solved(problem: cp.Problem) -> bool:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            problem.solve(solver=cp.CLARABEL)
-        except cp.error.SolverError:
-            return False
-    return problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+    return solve_quietly(problem) in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 
 
 def plan_relaxation(built: tuple[BuiltConstraint, ...]) -> RelaxationPlan | None:
