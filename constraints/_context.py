@@ -35,6 +35,8 @@ class UniverseInfo:
         Characteristic columns available to factor-tilt constraints (σ units).
     groups : tuple of str
         Named groups available to group constraints.
+    asset_columns : tuple of str
+        Columns of the universe table (for groups defined by a column's value).
     """
 
     asset_ids: tuple[str, ...]
@@ -42,6 +44,7 @@ class UniverseInfo:
     factor_names: tuple[str, ...]
     characteristics: tuple[str, ...]
     groups: tuple[str, ...]
+    asset_columns: tuple[str, ...] = ()
 
     @classmethod
     def from_data(
@@ -54,6 +57,7 @@ class UniverseInfo:
             factor_names=tuple(risk_model.factor_names) if risk_model is not None else (),
             characteristics=tuple(snapshot.characteristics.columns),
             groups=tuple(sorted({*snapshot.groups, *extra_groups})),
+            asset_columns=tuple(str(c) for c in snapshot.assets.columns),
         )
 
     @property

@@ -152,8 +152,9 @@ class GroupWeight(BenchmarkBounded):
     """Bounds on the aggregate weight of a named group of assets.
 
     Exactly one of ``group`` (a named group such as ``MAG7``), ``assets`` (a list of
-    asset ids), ``top_n_by_cap`` (the N largest by market cap) or ``min_market_cap``
-    (every name with cap ≥ the threshold, USD) defines the members.
+    asset ids), ``top_n_by_cap`` (the N largest by market cap), ``min_market_cap``
+    (every name with cap ≥ the threshold, USD) or ``column`` with ``equals`` (every name
+    whose universe column has that value, e.g. an industry) defines the members.
 
     Parameters
     ----------
@@ -168,17 +169,19 @@ class GroupWeight(BenchmarkBounded):
     assets: list[str] | None = None
     top_n_by_cap: Annotated[int, Field(ge=1)] | None = None
     min_market_cap: Annotated[float, Field(gt=0)] | None = None
+    column: str | None = None
+    equals: str | float | None = None
     min: BoundField | None = None
     max: BoundField | None = None
 
     @model_validator(mode="after")
     def _one_membership_rule(self) -> GroupWeight:
-        given = [f for f in ("group", "assets", "top_n_by_cap", "min_market_cap") if getattr(self, f) is not None]
+        rules = ("group", "assets", "top_n_by_cap", "min_market_cap", "column")
+        given = [f for f in rules if getattr(self, f) is not None]
         if len(given) != 1:
-            raise ValueError(
-                "give exactly one of 'group', 'assets', 'top_n_by_cap', 'min_market_cap'"
-                + (f" (got {given})" if given else "")
-            )
+            raise ValueError(f"give exactly one of {', '.join(repr(r) for r in rules)}" + (f" (got {given})" if given else ""))
+        if (self.column is None) != (self.equals is None):
+            raise ValueError("'column' and 'equals' go together")
         return self
 
     @property
@@ -190,6 +193,8 @@ class GroupWeight(BenchmarkBounded):
             return f"{len(self.assets)} listed names"
         if self.top_n_by_cap is not None:
             return f"top {self.top_n_by_cap} by cap"
+        if self.column is not None:
+            return f"{self.column} = {self.equals}"
         return f"cap >= {self.min_market_cap:.3g}"
 
     def members(self, data: DataView) -> tuple[str, ...]:
@@ -199,6 +204,9 @@ class GroupWeight(BenchmarkBounded):
             return snapshot.groups[self.group]
         if self.assets is not None:
             return tuple(self.assets)
+        if self.column is not None:
+            values = snapshot.assets[self.column]
+            return tuple(values.index[values.astype(str) == str(self.equals)])
         caps = snapshot.market_caps
         if self.top_n_by_cap is not None:
             order = pd.DataFrame({"cap": caps, "id": caps.index}).sort_values(["cap", "id"], ascending=[False, True])
@@ -220,6 +228,8 @@ class GroupWeight(BenchmarkBounded):
             universe.require(self.group, universe.groups, what="group", field_path="group")
         if self.assets is not None:
             universe.positions(tuple(self.assets), field_path="assets")
+        if self.column is not None:
+            universe.require(self.column, universe.asset_columns, what="universe column", field_path="column")
         if self.top_n_by_cap is not None and self.top_n_by_cap > universe.n_assets:
             raise SpecError(
                 f"top_n_by_cap={self.top_n_by_cap} exceeds the universe size {universe.n_assets}",

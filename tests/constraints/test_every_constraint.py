@@ -107,6 +107,14 @@ EXAMPLES = [
         lambda s: s.benchmark_weights[s.market_caps >= 3e10].sum() - 0.1,
         None,
     ),
+    (
+        "group_weight",
+        {"column": "sector", "equals": "Energy", "max": "benchmark - 0.1"},
+        _group(lambda s: s.asset_ids[s.sectors == "Energy"]),
+        None,
+        lambda s: s.benchmark_weights[s.sectors == "Energy"].sum() - 0.1,
+        None,
+    ),
     ("sector_weight", {"max": 0.27}, _sectors, None, lambda s: 0.27, None),
     (
         "sector_weight",
