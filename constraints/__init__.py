@@ -10,7 +10,18 @@ from ._base import BINDING_TOLERANCE, STRUCTURAL_KEYS, BuiltConstraint, Constrai
 from ._bounds import Bound, parse_bound
 from ._context import BuildContext, DataView, UniverseInfo
 from ._errors import SpecError
-from ._job import RISK_MODEL_METHODS, DataSpec, JobSpec, OutputSpec, RiskModelSpec, SolverSpec, load_job, loads_job
+from ._job import (
+    RISK_MODEL_METHODS,
+    CostSpec,
+    DataSpec,
+    ImpactSpec,
+    JobSpec,
+    OutputSpec,
+    RiskModelSpec,
+    SolverSpec,
+    load_job,
+    loads_job,
+)
 from ._registry import (
     CONSTRAINT_TYPES,
     DEFAULT_CONSTRAINT_KEYS,
@@ -36,10 +47,12 @@ __all__ = [
     "BuildContext",
     "BuiltConstraint",
     "Constraint",
+    "CostSpec",
     "DataSpec",
     "DataView",
     "FactorExposure",
     "GroupWeight",
+    "ImpactSpec",
     "JobSpec",
     "LongOnly",
     "MaxPositionAdv",

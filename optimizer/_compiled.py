@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 
-from constraints import BuildContext, BuiltConstraint, Constraint, DataView, SolverSpec, UniverseInfo
+from constraints import BuildContext, BuiltConstraint, Constraint, CostSpec, DataView, SolverSpec, UniverseInfo
 from constraints import constraint_to_yaml
 
+from ._costs import build_costs
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
 from ._relaxation import plan_relaxation
@@ -36,15 +37,22 @@ VERIFY_TOLERANCE = 1e-6
 #: Weights with |w| below this (fractions of NAV) are solver dust: set to 0, then re-normalized.
 DUST = 1e-9
 
-_CLARABEL_TOLERANCES = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
+_TIGHT = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
+_CLARABEL_DEFAULT = {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8}
 
 #: Settings tried, in order, for each solver named in the job (tight tolerances: results are
 #: cross-checked against peers to 1e-6). Clarabel first runs without Ruiz equilibration —
 #: on these well-scaled problems (objective in (% TE)², weights O(1)) it needs half the
-#: iterations (17 vs 35 on the default job, same optimum to 1e-10) — and retries with
-#: equilibration if that attempt fails verification.
+#: iterations (17 vs 35 on the default job, same optimum to 1e-10) — then with
+#: equilibration, then at Clarabel's default tolerances (power cones from market impact
+#: rarely reach 1e-10), until an attempt is ``optimal``. Every attempt states every setting:
+#: cvxpy re-uses the cached Clarabel instance and merges new options over its old settings.
 SOLVER_ATTEMPTS: dict[str, tuple[dict[str, float | int | bool], ...]] = {
-    "CLARABEL": ({**_CLARABEL_TOLERANCES, "equilibrate_enable": False}, _CLARABEL_TOLERANCES),
+    "CLARABEL": (
+        {**_TIGHT, "equilibrate_enable": False},
+        {**_TIGHT, "equilibrate_enable": True},
+        {**_CLARABEL_DEFAULT, "equilibrate_enable": False},
+    ),
     "SCS": ({"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},),
 }
 
@@ -93,7 +101,13 @@ class CompiledProblem:
         Every constraint, defaults included (see ``JobSpec.effective_constraints``).
     """
 
-    def __init__(self, universe: UniverseInfo, n_factors: int, constraints: tuple[Constraint, ...]) -> None:
+    def __init__(
+        self,
+        universe: UniverseInfo,
+        n_factors: int,
+        constraints: tuple[Constraint, ...],
+        costs: CostSpec | None = None,
+    ) -> None:
         started = time.perf_counter()
         self.universe = universe
         self.context = BuildContext(universe, n_factors)
@@ -102,6 +116,11 @@ class CompiledProblem:
         self.active_variance = OBJECTIVE_SCALE * (cp.sum_squares(factor) + cp.sum_squares(specific))
         self.objective = self.active_variance + self._soft_penalties()
         hard = [c for b in self.built if b.spec.soft is None for c in b.constraints]
+        if costs is not None:
+            # minimize (γ/2)·TE² + cost  ⇔  minimize TE² + (2/γ)·cost, in (% TE)² units.
+            terms = build_costs(self.context, costs)
+            self.objective = self.objective + OBJECTIVE_SCALE * (2.0 / costs.risk_aversion) * terms.total
+            hard += list(terms.constraints)
         self.problem = cp.Problem(cp.Minimize(self.objective), hard)
         if not self.problem.is_dcp(dpp=True):
             bad = [b.spec.label for b in self.built if not b.dpp_ok()]
@@ -159,9 +178,16 @@ class CompiledProblem:
     def _solve_verified(
         self, problem: cp.Problem, solver: SolverSpec, relaxed: frozenset[int]
     ) -> tuple[Solution | None, bool, list[str]]:
-        """Try each solver on ``problem``; (verified solution or None, infeasible?, attempts)."""
+        """Try each solver on ``problem``; (verified solution or None, infeasible?, attempts).
+
+        A verified ``optimal_inaccurate`` answer is kept unless a later attempt of the same
+        solver is ``optimal``; fallback solvers are tried only when there is no verified answer.
+        """
         attempts: list[str] = []
+        inaccurate: Solution | None = None
         for name, options in _attempts(solver):
+            if inaccurate is not None and name != inaccurate.solver:
+                break  # a verified answer from the primary solver beats a slow fallback
             try:
                 with warnings.catch_warnings():
                     # "Solution may be inaccurate": we verify every constraint ourselves below.
@@ -185,8 +211,11 @@ class CompiledProblem:
                 attempts.append(f"{name}: {status} but violates " + "; ".join(violated))
                 continue
             attempts.append(f"{name}: {status}")
-            return Solution(weights, status, name, 0.0, tuple(attempts), reports), False, attempts
-        return None, False, attempts
+            solution = Solution(weights, status, name, 0.0, tuple(attempts), reports)
+            if status == cp.OPTIMAL:
+                return solution, False, attempts
+            inaccurate = inaccurate or solution
+        return inaccurate, False, attempts
 
     def diagnose(self, data: DataView) -> Diagnosis:
         """Why the constraints cannot all hold for ``data`` (or that they can)."""
@@ -241,21 +270,27 @@ _CACHE: OrderedDict[str, CompiledProblem] = OrderedDict()
 _CACHE_SIZE = 8
 
 
-def compiled_problem(universe: UniverseInfo, n_factors: int, constraints: tuple[Constraint, ...]) -> CompiledProblem:
+def compiled_problem(
+    universe: UniverseInfo, n_factors: int, constraints: tuple[Constraint, ...], costs: CostSpec | None = None
+) -> CompiledProblem:
     """The cached :class:`CompiledProblem` for this shape and spec, built on first use."""
-    key = _cache_key(universe, n_factors, constraints)
+    key = _cache_key(universe, n_factors, constraints, costs)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    problem = CompiledProblem(universe, n_factors, constraints)
+    problem = CompiledProblem(universe, n_factors, constraints, costs)
     _CACHE[key] = problem
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return problem
 
 
-def _cache_key(universe: UniverseInfo, n_factors: int, constraints: tuple[Constraint, ...]) -> str:
+def _cache_key(
+    universe: UniverseInfo, n_factors: int, constraints: tuple[Constraint, ...], costs: CostSpec | None
+) -> str:
     payload = {
+        "costs": costs.model_dump(mode="json") if costs is not None else None,
+        "asset_columns": universe.asset_columns,
         "assets": universe.asset_ids,
         "sectors": universe.sectors,
         "factors": universe.factor_names,

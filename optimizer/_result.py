@@ -120,6 +120,9 @@ class Diagnostics:
         One per constraint, measured on the weights.
     attempts : tuple of str
         Solvers tried and what each returned.
+    costs : Mapping[str, float] or None
+        Expected ``linear``, ``impact`` and ``total`` trading cost, fractions of NAV, when
+        the job has a ``costs`` section.
     """
 
     status: str
@@ -138,6 +141,7 @@ class Diagnostics:
     active_exposures: Mapping[str, float]
     constraints: tuple[ConstraintReport, ...]
     attempts: tuple[str, ...]
+    costs: Mapping[str, float] | None = None
 
     def constraints_frame(self) -> pd.DataFrame:
         """One row per constraint: value, bound, slack, dual, binding."""
@@ -224,6 +228,7 @@ class TargetPortfolio:
             "solve_seconds": d.solve_seconds,
             "build_seconds": d.build_seconds,
             "risk_model_seconds": d.risk_model_seconds,
+            "costs": dict(d.costs) if d.costs is not None else None,
             "solver_attempts": list(d.attempts),
             "relaxed": [
                 {"name": r.name, "kind": r.kind, "bound": r.bound, "value": r.value, "violation": r.violation}

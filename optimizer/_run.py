@@ -15,6 +15,7 @@ from constraints import DataView, GroupWeight, JobSpec, UniverseInfo, load_job
 from models import DataError, MarketSnapshot, RiskModel
 
 from ._compiled import CompiledProblem, Solution, compiled_problem
+from ._costs import expected_costs
 from ._infeasibility import Diagnosis
 from ._result import Diagnostics, TargetPortfolio
 
@@ -150,7 +151,8 @@ def _prepare(job: JobSpec | str | Path, snapshot: MarketSnapshot | None, risk_mo
         risk_seconds = time.perf_counter() - started
     risk_model = risk_model.reindexed(snapshot.asset_ids)
     started = time.perf_counter()
-    problem = compiled_problem(UniverseInfo.from_data(snapshot, risk_model), risk_model.n_factors, job.effective_constraints)
+    universe = UniverseInfo.from_data(snapshot, risk_model)
+    problem = compiled_problem(universe, risk_model.n_factors, job.effective_constraints, job.costs)
     build_seconds = time.perf_counter() - started
     return _Prepared(job, DataView(snapshot, risk_model), problem, build_seconds, risk_seconds)
 
@@ -193,6 +195,7 @@ def _target_portfolio(prepared: _Prepared, solution: Solution) -> TargetPortfoli
         active_exposures=dict(zip(snapshot.characteristics.columns, (chars.T @ active).tolist())),
         constraints=solution.reports,
         attempts=solution.attempts,
+        costs=expected_costs(data, job.costs, w) if job.costs is not None else None,
     )
     return TargetPortfolio(
         weights=pd.Series(w, index=ids, name="target_weight"),
