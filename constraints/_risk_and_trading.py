@@ -12,8 +12,67 @@ from ._context import BuildContext, UniverseInfo
 from ._weights import constraint_type
 
 
+class _ScalarRange(Constraint):
+    """A scalar quantity between plain-number bounds ``min``/``max`` (or equal to a ``target``).
+
+    Subclasses name the quantity in :meth:`_subject`; those with a ``target`` field
+    override :meth:`_target`.
+    """
+
+    min: float | None
+    max: float | None
+    #: Message when no bound is given.
+    _missing_bounds: ClassVar[str] = "give 'min', 'max' or both"
+
+    def _subject(self) -> str:
+        raise NotImplementedError
+
+    def _target(self) -> float | None:
+        return None
+
+    @model_validator(mode="after")
+    def _bounds_given(self) -> _ScalarRange:
+        target = self._target()
+        if target is not None and (self.min is not None or self.max is not None):
+            raise ValueError("give either 'target' or 'min'/'max', not both")
+        if target is None and self.min is None and self.max is None:
+            raise ValueError(self._missing_bounds)
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+    def lower(self, ctx: BuildContext) -> cp.Parameter | None:
+        value = self._target() if self._target() is not None else self.min
+        return None if value is None else ctx.parameter("lower", (), lambda d: value)
+
+    def upper(self, ctx: BuildContext) -> cp.Parameter | None:
+        value = self._target() if self._target() is not None else self.max
+        return None if value is None else ctx.parameter("upper", (), lambda d: value)
+
+    @property
+    def is_equality(self) -> bool:
+        return self._target() is not None
+
+    def describe(self) -> str:
+        subject, target = self._subject(), self._target()
+        if target is not None:
+            return f"{subject} == {target:g}"
+        parts = [f"{subject} >= {self.min:g}"] if self.min is not None else []
+        parts += [f"{subject} <= {self.max:g}"] if self.max is not None else []
+        return " and ".join(parts)
+
+
+class _Capped(Constraint):
+    """A scalar quantity capped by a plain-number, non-negative ``max``."""
+
+    max: float
+
+    def upper(self, ctx: BuildContext) -> cp.Parameter:
+        return ctx.parameter("upper", (), lambda d: self.max, nonneg=True)
+
+
 @constraint_type
-class FactorExposure(Constraint):
+class FactorExposure(_ScalarRange):
     """Active exposure to a characteristic: ``xᵀ(w − w_b)`` ≥ / ≤ / = a target, in σ.
 
     Characteristics are standardized so the benchmark's exposure is 0 and the
@@ -31,21 +90,18 @@ class FactorExposure(Constraint):
 
     key: ClassVar[str] = "factor_exposure"
     units: ClassVar[str] = "σ (active exposure)"
+    _missing_bounds: ClassVar[str] = "give 'min', 'max' or 'target'"
 
     factor: str
     min: float | None = None
     max: float | None = None
     target: float | None = None
 
-    @model_validator(mode="after")
-    def _bounds_given(self) -> FactorExposure:
-        if self.target is not None and (self.min is not None or self.max is not None):
-            raise ValueError("give either 'target' or 'min'/'max', not both")
-        if self.target is None and self.min is None and self.max is None:
-            raise ValueError("give 'min', 'max' or 'target'")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is above max ({self.max})")
-        return self
+    def _subject(self) -> str:
+        return f"{self.factor} active exposure"
+
+    def _target(self) -> float | None:
+        return self.target
 
     def lhs(self, ctx: BuildContext) -> cp.Expression:
         n = ctx.universe.n_assets
@@ -53,34 +109,12 @@ class FactorExposure(Constraint):
         benchmark_exposure = ctx.parameter("benchmark_exposure", (), lambda d: d.characteristic(self.factor) @ d.benchmark)
         return exposure @ ctx.weights - benchmark_exposure
 
-    def lower(self, ctx: BuildContext) -> cp.Parameter | None:
-        value = self.target if self.target is not None else self.min
-        return None if value is None else ctx.parameter("lower", (), lambda d: value)
-
-    def upper(self, ctx: BuildContext) -> cp.Parameter | None:
-        value = self.target if self.target is not None else self.max
-        return None if value is None else ctx.parameter("upper", (), lambda d: value)
-
-    @property
-    def is_equality(self) -> bool:
-        return self.target is not None
-
     def check(self, universe: UniverseInfo) -> None:
         universe.require(self.factor, universe.characteristics, what="characteristic", field_path="factor")
 
-    def describe(self) -> str:
-        if self.target is not None:
-            return f"{self.factor} active exposure == {self.target:g}"
-        parts = []
-        if self.min is not None:
-            parts.append(f"{self.factor} active exposure >= {self.min:g}")
-        if self.max is not None:
-            parts.append(f"{self.factor} active exposure <= {self.max:g}")
-        return " and ".join(parts)
-
 
 @constraint_type
-class Turnover(Constraint):
+class Turnover(_Capped):
     """Portfolio turnover against current holdings.
 
     ``two_way`` (default) is ``Σ|w − w₀|``: buys plus sells, so replacing 10 % of the
@@ -103,15 +137,12 @@ class Turnover(Constraint):
         two_way = cp.norm1(ctx.trades)
         return two_way if self.kind == "two_way" else 0.5 * two_way
 
-    def upper(self, ctx: BuildContext) -> cp.Parameter:
-        return ctx.parameter("upper", (), lambda d: self.max, nonneg=True)
-
     def describe(self) -> str:
         return f"turnover ({self.kind.replace('_', '-')}) <= {self.max:g}"
 
 
 @constraint_type
-class TrackingError(Constraint):
+class TrackingError(_Capped):
     """Ex-ante tracking error cap: ``√(aᵀ Σ a) ≤ max`` (annualized, fraction: 0.02 = 2 %)."""
 
     key: ClassVar[str] = "tracking_error"
@@ -122,15 +153,12 @@ class TrackingError(Constraint):
     def lhs(self, ctx: BuildContext) -> cp.Expression:
         return ctx.tracking_error
 
-    def upper(self, ctx: BuildContext) -> cp.Parameter:
-        return ctx.parameter("upper", (), lambda d: self.max, nonneg=True)
-
     def describe(self) -> str:
         return f"tracking error <= {self.max:g}"
 
 
 @constraint_type
-class TotalRisk(Constraint):
+class TotalRisk(_Capped):
     """Ex-ante portfolio volatility cap: ``√(wᵀ Σ w) ≤ max`` (annualized fraction: 0.15 = 15 %)."""
 
     key: ClassVar[str] = "total_risk"
@@ -141,15 +169,12 @@ class TotalRisk(Constraint):
     def lhs(self, ctx: BuildContext) -> cp.Expression:
         return ctx.total_risk
 
-    def upper(self, ctx: BuildContext) -> cp.Parameter:
-        return ctx.parameter("upper", (), lambda d: self.max, nonneg=True)
-
     def describe(self) -> str:
         return f"total risk <= {self.max:g}"
 
 
 @constraint_type
-class Beta(Constraint):
+class Beta(_ScalarRange):
     """Ex-ante beta to the benchmark, ``βᵀ w`` with ``β = Σ w_b / (w_bᵀ Σ w_b)``, in a range.
 
     The benchmark's own beta is 1. Parameters ``min``/``max`` are dimensionless.
@@ -161,27 +186,9 @@ class Beta(Constraint):
     min: float | None = None
     max: float | None = None
 
-    @model_validator(mode="after")
-    def _a_bound(self) -> Beta:
-        if self.min is None and self.max is None:
-            raise ValueError("give 'min', 'max' or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is above max ({self.max})")
-        return self
+    def _subject(self) -> str:
+        return "beta"
 
     def lhs(self, ctx: BuildContext) -> cp.Expression:
         betas = ctx.parameter("asset_betas", (ctx.universe.n_assets,), lambda d: d.asset_betas())
         return betas @ ctx.weights
-
-    def lower(self, ctx: BuildContext) -> cp.Parameter | None:
-        value = self.min
-        return None if value is None else ctx.parameter("lower", (), lambda d: value)
-
-    def upper(self, ctx: BuildContext) -> cp.Parameter | None:
-        value = self.max
-        return None if value is None else ctx.parameter("upper", (), lambda d: value)
-
-    def describe(self) -> str:
-        parts = [f"beta >= {self.min:g}"] if self.min is not None else []
-        parts += [f"beta <= {self.max:g}"] if self.max is not None else []
-        return " and ".join(parts)
