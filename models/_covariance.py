@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
 
-from ._errors import DataError
+from ._errors import DataError, nonfinite_cells
 from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
 
 # ----------------------------------------------------------------------------- validation
@@ -55,13 +55,12 @@ def check_returns(returns: object, *, min_rows: int, who: str) -> np.ndarray:
         values = returns.to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{who}: returns must be numeric fractions ({exc})") from exc
-    bad_rows, bad_cols = np.nonzero(~np.isfinite(values))
-    if len(bad_rows):
-        examples = [
-            f"{returns.columns[c]} on {_date_label(returns.index[r])}" for r, c in list(zip(bad_rows, bad_cols))[:5]
-        ]
+    count, examples = nonfinite_cells(
+        values, lambda r, c: f"{returns.columns[c]} on {_date_label(returns.index[r])}", limit=5
+    )
+    if count:
         raise DataError(
-            f"{who}: returns have {len(bad_rows)} missing or non-finite value(s), e.g. "
+            f"{who}: returns have {count} missing or non-finite value(s), e.g. "
             + ", ".join(examples)
             + "; fill or drop them before estimating risk"
         )

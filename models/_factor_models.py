@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import HuberRegressor, LinearRegression
 
 from ._covariance import check_positive, check_returns, ewma_covariance, ewma_weights, psd_sqrt
-from ._errors import DataError
+from ._errors import DataError, nonfinite_cells
 from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
 
 #: Floor on annualized specific volatility (fraction per year, 0.1 %): keeps every asset's
@@ -380,11 +380,10 @@ class FundamentalFactorModel(BaseEstimator):
             style_values = style.to_numpy(dtype=float)
         except (TypeError, ValueError) as exc:
             raise DataError(f"{who}: styles must be numeric σ-unit exposures ({exc})") from exc
-        bad_rows, bad_cols = np.nonzero(~np.isfinite(style_values))
-        if len(bad_rows):
-            examples = [f"{style.columns[c]} of {assets[r]}" for r, c in list(zip(bad_rows, bad_cols))[:5]]
+        count, examples = nonfinite_cells(style_values, lambda r, c: f"{style.columns[c]} of {assets[r]}", limit=5)
+        if count:
             raise DataError(
-                f"{who}: styles have {len(bad_rows)} missing or non-finite value(s), e.g. "
+                f"{who}: styles have {count} missing or non-finite value(s), e.g. "
                 + ", ".join(examples)
                 + "; fill them (0 = benchmark exposure) before fitting"
             )

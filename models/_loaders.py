@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._characteristics import COMPOSITES, build_characteristics
-from ._errors import DataError
+from ._errors import DataError, nonfinite_cells
 from ._snapshot import WEIGHT_SUM_TOLERANCE, MarketSnapshot
 
 #: File suffix → reader.
@@ -335,10 +335,9 @@ def _load_returns(path: Path, asset_ids: pd.Index) -> pd.DataFrame:
     values.columns = asset_ids
 
     array = values.to_numpy()
-    bad_rows, bad_cols = np.nonzero(~np.isfinite(array))
-    if len(bad_rows):
-        shown = [f"{asset_ids[c]} on {values.index[r].date()}" for r, c in zip(bad_rows, bad_cols)]
-        raise DataError(f"{where}: {len(bad_rows)} missing or non-finite return(s), e.g. {_listing(shown)}")
+    count, shown = nonfinite_cells(array, lambda r, c: f"{asset_ids[c]} on {values.index[r].date()}")
+    if count:
+        raise DataError(f"{where}: {count} missing or non-finite return(s), e.g. {_listing(shown)}")
     rows, cols = np.nonzero(array < -1.0)
     if len(rows):
         shown = [f"{asset_ids[c]} on {values.index[r].date()}: {array[r, c]:g}" for r, c in zip(rows, cols)]

@@ -9,7 +9,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError
+from ._errors import DataError, nonfinite_cells
 
 #: Columns every ``MarketSnapshot.assets`` table carries.
 REQUIRED_ASSET_COLUMNS = ("sector", "market_cap", "price", "adv")
@@ -118,15 +118,14 @@ def _check_weights(dataset: str, name: str, weights: pd.Series) -> None:
 
 
 def _check_finite(dataset: str, returns: pd.DataFrame) -> None:
-    values = returns.to_numpy(dtype=float)
-    bad_rows, bad_cols = np.nonzero(~np.isfinite(values))
-    if len(bad_rows):
-        examples = [
-            f"{returns.columns[c]} on {pd.Timestamp(returns.index[r]).date()}"
-            for r, c in list(zip(bad_rows, bad_cols))[:5]
-        ]
+    count, examples = nonfinite_cells(
+        returns.to_numpy(dtype=float),
+        lambda r, c: f"{returns.columns[c]} on {pd.Timestamp(returns.index[r]).date()}",
+        limit=5,
+    )
+    if count:
         raise DataError(
-            f"{dataset}: returns have {len(bad_rows)} missing or non-finite value(s), e.g. "
+            f"{dataset}: returns have {count} missing or non-finite value(s), e.g. "
             + ", ".join(examples)
             + "; fill or drop them before optimizing"
         )

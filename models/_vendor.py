@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError
+from ._errors import DataError, nonfinite_cells
 from ._loaders import _read_table
 from ._risk_model import RiskModel
 
@@ -117,13 +117,11 @@ def _indexed(frame: pd.DataFrame, path: Path, role: str, key: str) -> pd.DataFra
 
 
 def _numeric(frame: pd.DataFrame, path: Path, role: str) -> np.ndarray:
-    values = frame.apply(pd.to_numeric, errors="coerce")
-    bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float))
-    if bad.to_numpy().any():
-        rows, cols = np.nonzero(bad.to_numpy())
-        examples = [f"{frame.index[r]}/{frame.columns[c]}" for r, c in zip(rows[:5], cols[:5])]
-        raise DataError(f"{role} file {path}: {len(rows)} missing or non-numeric value(s), e.g. {examples}")
-    return values.to_numpy(dtype=float)
+    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    count, examples = nonfinite_cells(values, lambda r, c: f"{frame.index[r]}/{frame.columns[c]}", limit=5)
+    if count:
+        raise DataError(f"{role} file {path}: {count} missing or non-numeric value(s), e.g. {examples}")
+    return values
 
 
 def _psd_sqrt(f: np.ndarray, path: Path) -> np.ndarray:
