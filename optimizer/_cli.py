@@ -14,7 +14,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from constraints import SpecError, UniverseInfo
+from constraints import JobSpec, SpecError, UniverseInfo
 from models import DataError
 
 from ._errors import InfeasibleError, SolverFailedError
@@ -52,6 +52,13 @@ def _fail(error: Exception) -> typer.Exit:
 _ERRORS = (SpecError, DataError, InfeasibleError, SolverFailedError)
 
 
+def _output_dir(job: JobSpec, out_dir: Path | None) -> Path:
+    """``--out`` if given, else the job's ``output.dir`` (relative to the job file), else ``out/``."""
+    if out_dir is not None:
+        return out_dir
+    return job.resolve(job.output.dir) if job.output.dir else Path("out")
+
+
 @app.command("optimize")
 def optimize_command(
     job_file: Annotated[Path, typer.Argument(help="Job file (YAML).", show_default=False)],
@@ -64,8 +71,7 @@ def optimize_command(
     try:
         job = as_job(job_file)
         target = optimize(job)
-        directory = out_dir or (job.resolve(job.output.dir) if job.output.dir else Path("out"))
-        written = write_run(target, directory)
+        written = write_run(target, _output_dir(job, out_dir))
     except _ERRORS as error:
         raise _fail(error) from None
     if not quiet:
@@ -87,9 +93,8 @@ def diagnose_command(
     try:
         job = as_job(job_file)
         diagnosis = diagnose(job)
-        directory = out_dir or (job.resolve(job.output.dir) if job.output.dir else Path("out"))
         body = (json.dumps(diagnosis.to_dict(), indent=2, allow_nan=False) + "\n").encode()
-        written = write_files_atomically(directory, {"diagnosis.json": body})
+        written = write_files_atomically(_output_dir(job, out_dir), {"diagnosis.json": body})
     except _ERRORS as error:
         raise _fail(error) from None
     style = "green" if diagnosis.feasible else "bold red"
