@@ -7,7 +7,6 @@ dates or values — never as a raw pandas/pyarrow traceback.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import warnings
 from collections.abc import Iterable, Mapping
@@ -20,9 +19,7 @@ import pandas as pd
 from ._characteristics import COMPOSITES, build_characteristics
 from ._errors import DataError, nonfinite_cells
 from ._snapshot import WEIGHT_SUM_TOLERANCE, MarketSnapshot
-
-#: File suffix → reader.
-SUPPORTED_SUFFIXES: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+from ._tables import read_table
 
 #: Universe columns kept as text (never standardized as characteristics).
 IDENTIFIER_COLUMNS = ("ticker", "cusip", "isin", "sedol", "figi")
@@ -34,11 +31,6 @@ NOMINAL_TOTAL_MARKET_CAP = 50e12
 
 _UNIVERSE_COLUMNS = ("asset_id", "sector", "market_cap", "benchmark_weight", "price", "adv")
 _MAX_LISTED = 10
-#: CSV cells read as missing in numeric columns (pandas' defaults).
-_CSV_NA_VALUES = [
-    *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"),
-    *("<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
-]
 
 StrPath = str | PathLike[str]
 
@@ -145,39 +137,6 @@ def prices_to_returns(prices: pd.DataFrame) -> pd.DataFrame:
     return (values / values.shift(1) - 1.0).iloc[1:]
 
 
-def _read_table(path: Path, role: str, *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
-    """Read a CSV or Parquet table; header names are stripped; errors become DataError."""
-    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise DataError(
-            f"{role} file {path}: unsupported file type {path.suffix or '(no suffix)'!r}; "
-            f"supported suffixes: {', '.join(SUPPORTED_SUFFIXES)}"
-        )
-    if not path.exists():
-        raise DataError(f"{role} file not found: {path}")
-    try:
-        if kind == "csv":
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                header = next(csv.reader(handle), [])
-            text = {c for c in header if c.strip() in set(text_columns)}
-            # Text columns: only an empty cell is missing (a ticker "NA" stays "NA").
-            na_values = {c: [""] if c in text else _CSV_NA_VALUES for c in header}
-            frame = pd.read_csv(
-                path, dtype={c: str for c in text}, na_values=na_values, keep_default_na=False, encoding="utf-8-sig"
-            )
-        else:
-            frame = pd.read_parquet(path)
-            if frame.index.name is not None or isinstance(frame.index, pd.DatetimeIndex):
-                frame = frame.reset_index(names=frame.index.name or "date")
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem
-        raise DataError(f"{role} file {path}: could not be read as {kind} ({type(exc).__name__}: {exc})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
-    if duplicated:
-        raise DataError(f"{role} file {path}: duplicate column name(s) {duplicated}")
-    return frame
-
-
 def _require(frame: pd.DataFrame, path: Path, role: str, missing: list[str], required: str) -> None:
     if missing:
         raise DataError(
@@ -246,7 +205,7 @@ def _is_numeric_column(values: pd.Series) -> bool:
 def _load_universe(path: Path) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     """Return (assets, benchmark weights, raw numeric fundamentals), sorted by asset_id."""
     role, where = "universe", f"universe file {path}"
-    frame = _read_table(path, role, text_columns=("asset_id", "sector", *IDENTIFIER_COLUMNS))
+    frame = read_table(path, role, text_columns=("asset_id", "sector", *IDENTIFIER_COLUMNS))
     missing = [c for c in ("asset_id", "sector") if c not in frame.columns]
     if "market_cap" not in frame.columns and "benchmark_weight" not in frame.columns:
         missing.append("market_cap and/or benchmark_weight")
@@ -299,7 +258,7 @@ def _load_universe(path: Path) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
 def _load_returns(path: Path, asset_ids: pd.Index) -> pd.DataFrame:
     """Daily simple returns, sorted dates × asset_ids (in ``asset_ids`` order)."""
     role, where = "returns", f"returns file {path}"
-    frame = _read_table(path, role, text_columns=("date", "Date", "DATE"))
+    frame = read_table(path, role, text_columns=("date", "Date", "DATE"))
     date_columns = [c for c in frame.columns if c.lower() == "date"]
     if len(date_columns) != 1:
         raise DataError(
@@ -350,7 +309,7 @@ def _load_returns(path: Path, asset_ids: pd.Index) -> pd.DataFrame:
 def _load_holdings(path: Path, assets: pd.DataFrame) -> pd.Series:
     """Current weights (fractions of NAV) by asset_id, 0 for universe assets not held."""
     role, where = "holdings", f"holdings file {path}"
-    frame = _read_table(path, role, text_columns=("asset_id",))
+    frame = read_table(path, role, text_columns=("asset_id",))
     has = [c for c in ("weight", "shares") if c in frame.columns]
     missing = [c for c in ("asset_id",) if c not in frame.columns] + ([] if has else ["weight or shares"])
     _require(frame, path, role, missing, "asset_id, and weight (fraction of NAV) or shares")

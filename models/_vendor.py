@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ._errors import DataError, nonfinite_cells
-from ._loaders import _read_table
 from ._risk_model import RiskModel
+from ._tables import read_table
 
 #: Relative asymmetry ``max|F − Fᵀ| / max|F|`` tolerated (then symmetrized).
 SYMMETRY_TOLERANCE = 1e-8
@@ -67,11 +67,11 @@ def load_vendor_risk_model(
     exposures, factor_covariance, specific_risk = Path(exposures), Path(factor_covariance), Path(specific_risk)
     scale = 0.01 if units == "percent" else 1.0
 
-    table = _indexed(_read_table(exposures, "exposures", text_columns=("asset_id",)), exposures, "exposures", "asset_id")
+    table = _indexed(read_table(exposures, "exposures", text_columns=("asset_id",)), exposures, "exposures", "asset_id")
     factors = tuple(table.columns)
     b = _numeric(table, exposures, "exposures")
 
-    cov_table = _indexed(_read_table(factor_covariance, "factor covariance", text_columns=("factor",)), factor_covariance, "factor covariance", "factor")
+    cov_table = _indexed(read_table(factor_covariance, "factor covariance", text_columns=("factor",)), factor_covariance, "factor covariance", "factor")
     if set(cov_table.index) != set(factors) or set(cov_table.columns) != set(factors):
         only_exposures = sorted(set(factors) - set(cov_table.index))
         only_cov = sorted((set(cov_table.index) | set(cov_table.columns)) - set(factors))
@@ -82,7 +82,7 @@ def load_vendor_risk_model(
     f = _numeric(cov_table.loc[list(factors), list(factors)], factor_covariance, "factor covariance") * scale**2
     factor_cov_sqrt = _psd_sqrt(f, factor_covariance)
 
-    spec = _indexed(_read_table(specific_risk, "specific risk", text_columns=("asset_id",)), specific_risk, "specific risk", "asset_id")
+    spec = _indexed(read_table(specific_risk, "specific risk", text_columns=("asset_id",)), specific_risk, "specific risk", "asset_id")
     if "specific_risk" not in spec.columns:
         raise DataError(f"specific risk file {specific_risk}: needs a 'specific_risk' column; found {list(spec.columns)}")
     s = _numeric(spec[["specific_risk"]], specific_risk, "specific risk")[:, 0] * scale
