@@ -57,11 +57,6 @@ def _ids(ids):
     return lambda w, s, m: w[ids].to_numpy()
 
 
-def _benchmark(f):
-    """A bound given as a function of the benchmark weights (independent of trimtab's Bound)."""
-    return f
-
-
 # key, params, reference lhs(w, snapshot, model), lower(s), upper(s), violating point(s)
 EXAMPLES = [
     ("budget", {}, lambda w, s, m: np.array([w.sum()]), lambda s: 1.0, lambda s: 1.0, lambda s: s.benchmark_weights * 1.1),
@@ -175,16 +170,20 @@ EXAMPLES = [
 IDS = [f"{key}-{i}" for i, (key, *_) in enumerate(EXAMPLES)]
 
 
+def _build(toy, key, params):
+    """(context, built constraint) of one example on the toy universe."""
+    snapshot, model = toy
+    ctx = BuildContext(UniverseInfo.from_data(snapshot, model), model.n_factors)
+    return ctx, constraint_from_params(key, params).build(ctx, 0)
+
+
 def test_every_type_has_an_example():
     assert {key for key, *_ in EXAMPLES} == set(CONSTRAINT_TYPES)
 
 
 @pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), EXAMPLES, ids=IDS)
 def test_builds_and_is_dpp(toy, key, params, reference, lower, upper, point):
-    snapshot, model = toy
-    constraint = constraint_from_params(key, params)
-    ctx = BuildContext(UniverseInfo.from_data(snapshot, model), model.n_factors)
-    built = constraint.build(ctx, 0)
+    ctx, built = _build(toy, key, params)
     assert built.constraints, "a hard constraint is produced"
     assert built.dpp_ok()
     assert all(p.name().startswith(("constraints[0].", "benchmark", "holdings", "risk.")) for p in built.lhs.parameters())
@@ -220,9 +219,7 @@ def test_holds_at_the_optimum(toy, key, params, reference, lower, upper, point):
 @pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), EXAMPLES, ids=IDS)
 def test_soft_form_penalizes_exactly_the_violation(toy, key, params, reference, lower, upper, point):
     snapshot, model = toy
-    constraint = constraint_from_params(key, params)
-    ctx = BuildContext(UniverseInfo.from_data(snapshot, model), model.n_factors)
-    built = constraint.build(ctx, 0)
+    ctx, built = _build(toy, key, params)
     ctx.assign(DataView(snapshot, model))
     w = (point or (lambda s: s.benchmark_weights))(snapshot)
     lhs = reference(w, snapshot, model)
