@@ -10,7 +10,7 @@ after a solve, the numeric value, bound, slack, dual and binding flag of the con
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import cvxpy as cp
 import numpy as np
@@ -64,8 +64,6 @@ class Constraint:
     """
 
     key: ClassVar[str] = ""
-    #: Units of ``lhs``, for reports (e.g. "fraction of NAV", "σ", "annualized TE").
-    units: ClassVar[str] = "fraction of NAV"
 
     name: str | None = None
     soft: Soft | None = None
@@ -238,7 +236,3 @@ class BuiltConstraint:
     def dpp_ok(self) -> bool:
         """True when every hard constraint is DCP under the DPP ruleset."""
         return all(c.is_dcp(dpp=True) for c in self.hard.values())
-
-    def as_dict(self) -> dict[str, Any]:
-        """Key, label and parameters, for reports."""
-        return {"key": self.spec.key, "label": self.spec.label, "sense": self.sense}

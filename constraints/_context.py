@@ -121,8 +121,7 @@ class DataView:
     def asset_betas(self) -> np.ndarray:
         """Ex-ante beta of each asset to the benchmark, ``Σ w_b / (w_bᵀ Σ w_b)`` (n,), in factor form."""
         model, wb = self.risk_model, self.benchmark
-        loadings = model.exposures @ model.factor_cov_sqrt
-        covariance_with_benchmark = loadings @ (loadings.T @ wb) + model.specific_vol**2 * wb
+        covariance_with_benchmark = model.loadings @ (model.loadings.T @ wb) + model.specific_vol**2 * wb
         variance = float(wb @ covariance_with_benchmark)
         if variance <= 0:
             raise DataError("the benchmark has zero ex-ante variance: betas are undefined")
@@ -178,12 +177,12 @@ class BuildContext:
         self.holdings = self.parameter("holdings", (n,), lambda d: d.holdings, nonneg=True)
         # Factor form of active risk: G = B L (n × k), stored transposed; c = Gᵀ w_b.
         self._risk_loadings_t = self.parameter(
-            "risk.loadings_t", (k, n), lambda d: (d.risk_model.exposures @ d.risk_model.factor_cov_sqrt).T
+            "risk.loadings_t", (k, n), lambda d: d.risk_model.loadings.T
         )
         self._risk_benchmark_factor = self.parameter(
             "risk.benchmark_factor",
             (k,),
-            lambda d: (d.risk_model.exposures @ d.risk_model.factor_cov_sqrt).T @ d.benchmark,
+            lambda d: d.risk_model.loadings.T @ d.benchmark,
         )
         self._specific_vol = self.parameter("risk.specific_vol", (n,), lambda d: d.risk_model.specific_vol, nonneg=True)
         self._specific_benchmark = self.parameter(

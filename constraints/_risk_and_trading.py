@@ -89,7 +89,6 @@ class FactorExposure(_ScalarRange):
     """
 
     key: ClassVar[str] = "factor_exposure"
-    units: ClassVar[str] = "σ (active exposure)"
     _missing_bounds: ClassVar[str] = "give 'min', 'max' or 'target'"
 
     factor: str
@@ -146,7 +145,6 @@ class TrackingError(_Capped):
     """Ex-ante tracking error cap: ``√(aᵀ Σ a) ≤ max`` (annualized, fraction: 0.02 = 2 %)."""
 
     key: ClassVar[str] = "tracking_error"
-    units: ClassVar[str] = "annualized TE"
 
     max: Annotated[float, Field(gt=0, le=1)]
 
@@ -162,7 +160,6 @@ class TotalRisk(_Capped):
     """Ex-ante portfolio volatility cap: ``√(wᵀ Σ w) ≤ max`` (annualized fraction: 0.15 = 15 %)."""
 
     key: ClassVar[str] = "total_risk"
-    units: ClassVar[str] = "annualized volatility"
 
     max: Annotated[float, Field(gt=0, le=5)]
 
@@ -181,7 +178,6 @@ class Beta(_ScalarRange):
     """
 
     key: ClassVar[str] = "beta"
-    units: ClassVar[str] = "beta"
 
     min: float | None = None
     max: float | None = None

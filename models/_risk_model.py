@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,13 @@ class RiskModel:
         """Number of factors ``k``."""
         return len(self.factor_names)
 
+    @cached_property
+    def loadings(self) -> np.ndarray:
+        """``G = B L`` (n×k): ``Σ = G Gᵀ + diag(s²)``, so factor risk of ``w`` is ``‖Gᵀ w‖``."""
+        loadings = self.exposures @ self.factor_cov_sqrt
+        loadings.setflags(write=False)
+        return loadings
+
     def factor_covariance(self) -> pd.DataFrame:
         """Annualized factor covariance ``F = L Lᵀ`` (k×k)."""
         cov = self.factor_cov_sqrt @ self.factor_cov_sqrt.T
@@ -85,8 +93,7 @@ class RiskModel:
 
         For diagnostics and peer cross-checks only; the optimizer never builds it.
         """
-        g = self.exposures @ self.factor_cov_sqrt
-        cov = g @ g.T + np.diag(self.specific_vol**2)
+        cov = self.loadings @ self.loadings.T + np.diag(self.specific_vol**2)
         return pd.DataFrame(cov, index=self.asset_ids, columns=self.asset_ids)
 
     def factor_exposures_of(self, weights: np.ndarray) -> np.ndarray:
@@ -96,7 +103,7 @@ class RiskModel:
     def variance_split(self, weights: np.ndarray) -> tuple[float, float]:
         """Annualized (factor, specific) variance of a weight or active-weight vector."""
         w = np.asarray(weights, dtype=float)
-        factor = float(np.sum((self.factor_cov_sqrt.T @ (self.exposures.T @ w)) ** 2))
+        factor = float(np.sum((self.loadings.T @ w) ** 2))
         specific = float(np.sum((self.specific_vol * w) ** 2))
         return factor, specific
 

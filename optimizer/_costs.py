@@ -55,8 +55,7 @@ def impact_rates(data: DataView, spec: CostSpec) -> np.ndarray:
     if spec.impact is None:
         return np.zeros(data.snapshot.n_assets)
     model = data.risk_model
-    loadings = model.exposures @ model.factor_cov_sqrt
-    annual_variance = np.sum(loadings**2, axis=1) + model.specific_vol**2
+    annual_variance = np.sum(model.loadings**2, axis=1) + model.specific_vol**2
     daily_vol = np.sqrt(annual_variance / TRADING_DAYS_PER_YEAR)
     dollar_volume = data.liquidity("costs.impact")
     return spec.impact.coefficient * daily_vol * np.sqrt(spec.impact.nav / dollar_volume)
