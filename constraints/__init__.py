@@ -32,7 +32,7 @@ from ._registry import (
 from ._liquidity import MaxPositionAdv, MaxTradeAdv
 from ._lists import MustHold, NoTrade, Restricted
 from ._risk_and_trading import Beta, FactorExposure, TotalRisk, TrackingError, Turnover
-from ._weights import AssetWeight, Budget, GroupWeight, LongOnly, SectorWeight
+from ._weights import AssetWeight, Budget, Cash, GroupWeight, LongOnly, SectorWeight
 
 __all__ = [
     "BINDING_TOLERANCE",
@@ -44,6 +44,7 @@ __all__ = [
     "Beta",
     "Bound",
     "Budget",
+    "Cash",
     "BuildContext",
     "BuiltConstraint",
     "Constraint",

@@ -44,7 +44,7 @@ class Soft:
 
 
 #: Constraints that may be neither soft nor relaxed: without them there is no portfolio.
-STRUCTURAL_KEYS = ("budget", "long_only")
+STRUCTURAL_KEYS = ("budget", "cash", "long_only")
 
 
 @dataclass(frozen=True, kw_only=True)

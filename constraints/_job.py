@@ -25,12 +25,13 @@ from typing import Annotated, Any, Literal
 import cvxpy as cp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ._base import Constraint
+from ._base import STRUCTURAL_KEYS, Constraint
 from ._context import UniverseInfo
 from ._errors import SpecError
 from ._registry import (
     CONSTRAINT_TYPES,
     DEFAULT_CONSTRAINT_KEYS,
+    REPLACES_DEFAULT,
     constraint_fields,
     constraint_from_params,
     constraint_to_yaml,
@@ -196,8 +197,8 @@ class JobSpec:
 
     @property
     def effective_constraints(self) -> tuple[Constraint, ...]:
-        """Default constraints (budget, long-only) not stated in the file, then the file's."""
-        stated = {c.key for c in self.constraints}
+        """Default constraints (budget, long-only) not stated or replaced in the file, then the file's."""
+        stated = {c.key for c in self.constraints} | {REPLACES_DEFAULT.get(c.key, c.key) for c in self.constraints}
         defaults = tuple(CONSTRAINT_TYPES[k]() for k in DEFAULT_CONSTRAINT_KEYS if k not in stated)
         return defaults + self.constraints
 
@@ -301,6 +302,7 @@ def _validate(document: Document, source: str, base_dir: Path) -> JobSpec:
     if not isinstance(job_file.constraints, list):
         raise fail("must be a list of constraints", ("constraints",))
     constraints = tuple(_parse_constraint(item, i, fail) for i, item in enumerate(job_file.constraints))
+    _check_once_each(constraints, fail)
     return JobSpec(
         name=job_file.name,
         description=job_file.description,
@@ -317,6 +319,20 @@ def _validate(document: Document, source: str, base_dir: Path) -> JobSpec:
         extends=document.files[1:],
         _locations=locations,
     )
+
+
+def _check_once_each(constraints: tuple[Constraint, ...], fail: Any) -> None:
+    """Structural rules appear at most once, and a replacing rule (cash) not with the one it replaces."""
+    keys = [c.key for c in constraints]
+    for i, key in enumerate(keys):
+        if key in STRUCTURAL_KEYS and key in keys[:i]:
+            raise fail(f"{key!r} is given twice", ("constraints", i, key))
+        replaced = REPLACES_DEFAULT.get(key)
+        if replaced in keys:
+            raise fail(
+                f"{key!r} replaces {replaced!r} (weights sum to 1 − cash); remove the {replaced!r} constraint",
+                ("constraints", i, key),
+            )
 
 
 def _where(

@@ -14,11 +14,12 @@ from ._base import Constraint
 from ._liquidity import MaxPositionAdv, MaxTradeAdv
 from ._lists import MustHold, NoTrade, Restricted
 from ._risk_and_trading import Beta, FactorExposure, TotalRisk, TrackingError, Turnover
-from ._weights import AssetWeight, Budget, GroupWeight, LongOnly, SectorWeight
+from ._weights import AssetWeight, Budget, Cash, GroupWeight, LongOnly, SectorWeight
 
 CONSTRAINT_TYPES: dict[str, type[Constraint]] = {
     "budget": Budget,
     "long_only": LongOnly,
+    "cash": Cash,
     "asset_weight": AssetWeight,
     "group_weight": GroupWeight,
     "sector_weight": SectorWeight,
@@ -36,6 +37,9 @@ CONSTRAINT_TYPES: dict[str, type[Constraint]] = {
 
 #: Constraints every job has unless it states them itself.
 DEFAULT_CONSTRAINT_KEYS: tuple[str, ...] = ("budget", "long_only")
+
+#: A stated constraint that takes the place of a default one (cash is ``1 − Σw``: no budget).
+REPLACES_DEFAULT: dict[str, str] = {"cash": "budget"}
 
 
 def constraint_fields(key: str) -> tuple[str, ...]:

@@ -83,6 +83,52 @@ class Budget(Constraint):
 
 
 @constraint_type
+class Cash(Constraint):
+    """Cash weight ``1 − Σw`` within ``[min, max]`` (fractions of NAV); replaces the budget.
+
+    Cash is riskless and outside the benchmark, so holding it is an active underweight of
+    the whole index: it costs tracking error like any other bet. Cash is never negative
+    (no borrowing): ``min`` is at least 0.
+
+    Parameters
+    ----------
+    min : float
+        Least cash weight, fraction of NAV (default 0).
+    max : float
+        Most cash weight, fraction of NAV.
+    """
+
+    key: ClassVar[str] = "cash"
+
+    min: Annotated[float, Field(ge=0, le=1)] = 0.0
+    max: Annotated[float, Field(ge=0, le=1)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Cash:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+    def lhs(self, ctx: BuildContext) -> cp.Expression:
+        return 1.0 - cp.sum(ctx.weights)
+
+    def lower(self, ctx: BuildContext) -> cp.Parameter:
+        return ctx.parameter("lower", (), lambda d: self.min, nonneg=True)
+
+    def upper(self, ctx: BuildContext) -> cp.Parameter:
+        return ctx.parameter("upper", (), lambda d: self.max, nonneg=True)
+
+    @property
+    def is_equality(self) -> bool:
+        return self.min == self.max
+
+    def describe(self) -> str:
+        if self.min == self.max:
+            return f"cash == {self.max:g}"
+        return f"cash >= {self.min:g} and cash <= {self.max:g}" if self.min > 0 else f"cash <= {self.max:g}"
+
+
+@constraint_type
 class LongOnly(Constraint):
     """No short positions: every weight ≥ 0 (added by default)."""
 

@@ -140,6 +140,8 @@ def print_summary(target: TargetPortfolio) -> None:
     figures.add_row("Active share", f"{d.active_share:.2%}")
     figures.add_row("Turnover (two-way)", f"{d.turnover:.2%}")
     figures.add_row("Names held", str(d.names_held))
+    if d.cash:
+        figures.add_row("Cash", f"{d.cash:.2%}")
     for name, g in d.groups.items():
         figures.add_row(f"{name} weight (target / benchmark)", f"{g['target']:.2%} / {g['benchmark']:.2%}")
     for name, x in d.active_exposures.items():

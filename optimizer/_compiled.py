@@ -34,7 +34,8 @@ OBJECTIVE_SCALE = 1e4
 #: A constraint violated by more than this (in its own units) after the solve is a failure.
 VERIFY_TOLERANCE = 1e-6
 
-#: Weights with |w| below this (fractions of NAV) are solver dust: set to 0, then re-normalized.
+#: Weights with |w| below this (fractions of NAV) are solver dust: set to 0, then re-normalized
+#: (to 1 when fully invested; to the solver's invested total when the job holds cash).
 DUST = 1e-9
 
 _TIGHT = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
@@ -112,6 +113,8 @@ class CompiledProblem:
         self.universe = universe
         self.context = BuildContext(universe, n_factors)
         self.built: tuple[BuiltConstraint, ...] = tuple(c.build(self.context, i) for i, c in enumerate(constraints))
+        #: Weights sum to 1 (a budget rule), rather than to 1 − cash.
+        self.fully_invested = any(b.spec.key == "budget" for b in self.built)
         factor, specific = self.context.active_risk_terms
         self.active_variance = OBJECTIVE_SCALE * (cp.sum_squares(factor) + cp.sum_squares(specific))
         self.objective = self.active_variance + self._soft_penalties()
@@ -205,7 +208,7 @@ class CompiledProblem:
             if status not in _SOLVED or self.context.weights.value is None:
                 attempts.append(f"{name}: {status}")
                 continue
-            weights = _remove_dust(np.asarray(self.context.weights.value, dtype=float))
+            weights = _remove_dust(np.asarray(self.context.weights.value, dtype=float), self.fully_invested)
             reports, violated = self._verify(weights, relaxed)
             if violated:
                 attempts.append(f"{name}: {status} but violates " + "; ".join(violated))
@@ -259,10 +262,10 @@ def _attempts(solver: SolverSpec) -> list[tuple[str, dict[str, float | int | boo
     return [(name, dict(options)) for name in names for options in SOLVER_ATTEMPTS.get(name, ({},))]
 
 
-def _remove_dust(weights: np.ndarray) -> np.ndarray:
+def _remove_dust(weights: np.ndarray, fully_invested: bool) -> np.ndarray:
     cleaned = np.where(np.abs(weights) < DUST, 0.0, weights)
-    total = cleaned.sum()
-    return cleaned / total if total > 0 else cleaned
+    total, invested = cleaned.sum(), 1.0 if fully_invested else weights.sum()
+    return cleaned * (invested / total) if total > 0 else cleaned
 
 
 # -- cache: compile once per (universe, factors, constraint spec) ---------------------------

@@ -90,8 +90,9 @@ def diagnose(built: tuple[BuiltConstraint, ...], context: BuildContext) -> Diagn
     """
     structural = [c for b in built if b.spec.key in STRUCTURAL_KEYS for c in b.constraints]
     rules = [b for b in built if b.spec.key not in STRUCTURAL_KEYS and b.spec.soft is None]
+    basis = " and ".join(dict.fromkeys(b.spec.key.replace("_", "-") for b in built if b.spec.key in STRUCTURAL_KEYS))
     if not _feasible(structural, []):
-        return Diagnosis(False, (), "budget and long-only cannot hold together")
+        return Diagnosis(False, (), f"{basis} cannot hold together")
     if _feasible(structural, rules):
         return Diagnosis(True, (), "every constraint can hold")
     suspicion = _suspicion(structural, rules)
@@ -101,7 +102,7 @@ def diagnose(built: tuple[BuiltConstraint, ...], context: BuildContext) -> Diagn
         if not _feasible(structural, others):
             conflict = others
     members = tuple(_needed_bound(structural, rules, member) for member in conflict)
-    return Diagnosis(False, members, _plain_words(members))
+    return Diagnosis(False, members, _plain_words(members, basis))
 
 
 def solve_quietly(problem: cp.Problem) -> str:
@@ -160,7 +161,7 @@ def _needed_bound(structural: list[cp.Constraint], rules: list[BuiltConstraint],
 _ACTIONS = {"upper": "raise the cap of", "lower": "lower the floor of", "eq": "move the target of"}
 
 
-def _plain_words(members: tuple[ConflictMember, ...]) -> str:
+def _plain_words(members: tuple[ConflictMember, ...], basis: str) -> str:
     names = [f"'{m.name}'" for m in members]
     together = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     verb = "cannot hold" if len(members) == 1 else "conflict"
@@ -170,9 +171,9 @@ def _plain_words(members: tuple[ConflictMember, ...]) -> str:
         if math.isfinite(m.needed):
             fixes.append(f"{_ACTIONS[m.side]} '{m.name}'{where} from {m.bound:.4g} to {m.needed:.4g}")
     if not fixes:
-        return f"{together} {verb} (with budget and long-only); other rules conflict too, so no single bound fixes the job"
+        return f"{together} {verb} (with {basis}); other rules conflict too, so no single bound fixes the job"
     lead = "Any one of these fixes the job" if len(fixes) == len(members) else "These fix the job on their own"
-    return f"{together} {verb} (with budget and long-only). {lead}: " + "; or ".join(fixes)
+    return f"{together} {verb} (with {basis}). {lead}: " + "; or ".join(fixes)
 
 
 def _finite(value):

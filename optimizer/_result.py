@@ -123,6 +123,8 @@ class Diagnostics:
     costs : Mapping[str, float] or None
         Expected ``linear``, ``impact`` and ``total`` trading cost, fractions of NAV, when
         the job has a ``costs`` section.
+    cash : float
+        Cash weight ``1 − Σw`` (fraction of NAV; 0 unless the job has a ``cash`` rule).
     """
 
     status: str
@@ -142,6 +144,7 @@ class Diagnostics:
     constraints: tuple[ConstraintReport, ...]
     attempts: tuple[str, ...]
     costs: Mapping[str, float] | None = None
+    cash: float = 0.0
 
     def constraints_frame(self) -> pd.DataFrame:
         """One row per constraint: value, bound, slack, dual, binding."""
@@ -155,7 +158,8 @@ class TargetPortfolio:
     Attributes
     ----------
     weights : pd.Series
-        Target weights by asset_id, fractions of NAV, summing to 1.
+        Target weights by asset_id, fractions of NAV, summing to 1 (to 1 − cash when the
+        job holds cash).
     benchmark : pd.Series
         Benchmark weights by asset_id.
     holdings : pd.Series
@@ -219,6 +223,7 @@ class TargetPortfolio:
             "turnover": d.turnover,
             "turnover_definition": "two-way: sum |target - current| (one-way is half)",
             "names_held": d.names_held,
+            "cash": d.cash,
             "groups": {k: dict(v) for k, v in d.groups.items()},
             "sectors": {
                 s: {"target": float(r.target), "benchmark": float(r.benchmark)} for s, r in d.sectors.iterrows()

@@ -196,6 +196,7 @@ def _target_portfolio(prepared: _Prepared, solution: Solution) -> TargetPortfoli
         constraints=solution.reports,
         attempts=solution.attempts,
         costs=expected_costs(data, job.costs, w) if job.costs is not None else None,
+        cash=float(1.0 - w.sum()) if not prepared.problem.fully_invested else 0.0,
     )
     return TargetPortfolio(
         weights=pd.Series(w, index=ids, name="target_weight"),

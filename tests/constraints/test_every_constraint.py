@@ -61,6 +61,8 @@ def _ids(ids):
 EXAMPLES = [
     ("budget", {}, lambda w, s, m: np.array([w.sum()]), lambda s: 1.0, lambda s: 1.0, lambda s: s.benchmark_weights * 1.1),
     ("long_only", {}, lambda w, s, m: w.to_numpy(), lambda s: 0.0, None, lambda s: s.benchmark_weights - 0.01),
+    ("cash", {"min": 0.02, "max": 0.05}, lambda w, s, m: np.array([1 - w.sum()]), lambda s: 0.02, lambda s: 0.05, None),
+    ("cash", {"max": 0.01}, lambda w, s, m: np.array([1 - w.sum()]), lambda s: 0.0, lambda s: 0.01, lambda s: s.benchmark_weights * 0.95),
     ("asset_weight", {"max": 0.05}, lambda w, s, m: w.to_numpy(), None, lambda s: 0.05, None),
     (
         "asset_weight",
@@ -213,7 +215,9 @@ def test_holds_at_the_optimum(toy, key, params, reference, lower, upper, point):
     assert report.slack >= -TOLERANCE
     # The report's value is the reference quantity at the tightest row.
     assert np.isclose(report.value, lhs, atol=1e-9).any()
-    assert abs(w.sum() - 1) <= 1e-8 and w.min() >= -1e-8
+    invested = 1 - result.diagnostics.cash
+    assert abs(w.sum() - invested) <= 1e-12 and w.min() >= -1e-8
+    assert key == "cash" or abs(w.sum() - 1) <= 1e-8
 
 
 @pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), EXAMPLES, ids=IDS)
