@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal
 
 import cvxpy as cp
+import numpy as np
 from pydantic import Field, model_validator
 
 from ._base import Constraint
-from ._context import BuildContext, UniverseInfo
+from ._context import BuildContext, DataView, UniverseInfo
 from ._weights import constraint_type
 
 
@@ -73,15 +74,20 @@ class _Capped(Constraint):
 
 @constraint_type
 class FactorExposure(_ScalarRange):
-    """Active exposure to a characteristic: ``xᵀ(w − w_b)`` ≥ / ≤ / = a target, in σ.
+    """Active exposure to a characteristic or risk-model factor: ``xᵀ(w − w_b)`` ≥ / ≤ / = a target.
 
     Characteristics are standardized so the benchmark's exposure is 0 and the
     cross-sectional std is 1; ``min: 0.25`` on ``value`` means "+0.25 σ versus the index".
+    A risk-model factor (``style:size``, ``sector:Energy``, ``pc01``, a vendor's factor)
+    uses the model's exposure column in the model's units: σ for styles, so
+    ``sector:Energy`` is the active weight the model sees in Energy. Its name is known
+    only once the model is estimated, so it is checked then (``trimtab validate`` estimates
+    the model when a job names one). A name that is both is the characteristic.
 
     Parameters
     ----------
     factor : str
-        A characteristic column, e.g. ``value`` or ``quality``.
+        A characteristic column (``value``, ``quality``) or a risk-model factor name.
     min, max : float, optional
         Bounds on the active exposure, σ.
     target : float, optional
@@ -104,12 +110,28 @@ class FactorExposure(_ScalarRange):
 
     def lhs(self, ctx: BuildContext) -> cp.Expression:
         n = ctx.universe.n_assets
-        exposure = ctx.parameter("exposure", (n,), lambda d: d.characteristic(self.factor))
-        benchmark_exposure = ctx.parameter("benchmark_exposure", (), lambda d: d.characteristic(self.factor) @ d.benchmark)
+        exposure = ctx.parameter("exposure", (n,), self._exposures)
+        benchmark_exposure = ctx.parameter("benchmark_exposure", (), lambda d: self._exposures(d) @ d.benchmark)
         return exposure @ ctx.weights - benchmark_exposure
 
+    def _exposures(self, data: DataView) -> np.ndarray:
+        if self.factor in data.universe.characteristics:
+            return data.characteristic(self.factor)
+        return data.risk_model.exposures[:, data.risk_model.factor_names.index(self.factor)]
+
     def check(self, universe: UniverseInfo) -> None:
-        universe.require(self.factor, universe.characteristics, what="characteristic", field_path="factor")
+        if self.factor in universe.characteristics or not universe.factor_names:
+            return  # a risk-model factor is checked once the model is known
+        universe.require(
+            self.factor,
+            universe.characteristics + universe.factor_names,
+            what="characteristic or risk-model factor",
+            field_path="factor",
+        )
+
+    def names_a_risk_factor(self, universe: UniverseInfo) -> bool:
+        """True when ``factor`` is not a characteristic (so it must be a risk-model factor)."""
+        return self.factor not in universe.characteristics
 
 
 @constraint_type

@@ -14,13 +14,13 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from constraints import JobSpec, SpecError, UniverseInfo
+from constraints import FactorExposure, JobSpec, SpecError, UniverseInfo
 from models import DataError
 
 from ._errors import InfeasibleError, SolverFailedError
 from ._output import write_files_atomically, write_run
 from ._result import TargetPortfolio
-from ._run import as_job, diagnose, load_market_data, optimize
+from ._run import as_job, diagnose, estimate_risk, load_market_data, optimize
 
 app = typer.Typer(
     name="trimtab",
@@ -114,6 +114,10 @@ def validate_command(
         job = as_job(job_file)
         snapshot = load_market_data(job)
         universe = UniverseInfo.from_data(snapshot)
+        risk_factors = [c.factor for c in job.constraints if isinstance(c, FactorExposure) and c.names_a_risk_factor(universe)]
+        if risk_factors:  # only the estimated model knows these names
+            universe = UniverseInfo.from_data(snapshot, estimate_risk(job, snapshot))
+            job.check_universe(universe)
     except _ERRORS as error:
         raise _fail(error) from None
     if show:
@@ -121,7 +125,8 @@ def validate_command(
     out.print(
         f"[green]ok[/]: {job_file} — {len(job.effective_constraints)} constraints "
         f"({', '.join(c.key for c in job.effective_constraints)}) on {snapshot.dataset}: "
-        f"{universe.n_assets} assets, {len(universe.sectors)} sectors, groups {list(universe.groups)}",
+        f"{universe.n_assets} assets, {len(universe.sectors)} sectors, groups {list(universe.groups)}"
+        + (f"; risk-model factors checked: {risk_factors}" if risk_factors else ""),
         highlight=False,
     )
 

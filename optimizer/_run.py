@@ -152,6 +152,7 @@ def _prepare(job: JobSpec | str | Path, snapshot: MarketSnapshot | None, risk_mo
     risk_model = risk_model.reindexed(snapshot.asset_ids)
     started = time.perf_counter()
     universe = UniverseInfo.from_data(snapshot, risk_model)
+    job.check_universe(universe)  # names only a risk model knows (factor_exposure on style:size)
     problem = compiled_problem(universe, risk_model.n_factors, job.effective_constraints, job.costs)
     build_seconds = time.perf_counter() - started
     return _Prepared(job, DataView(snapshot, risk_model), problem, build_seconds, risk_seconds)

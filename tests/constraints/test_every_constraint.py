@@ -124,6 +124,14 @@ EXAMPLES = [
     ("factor_exposure", {"factor": "value", "min": 0.25}, _active_exposure("value"), lambda s: 0.25, None, None),
     ("factor_exposure", {"factor": "quality", "target": -0.1}, _active_exposure("quality"), lambda s: -0.1, lambda s: -0.1, None),
     (
+        "factor_exposure",
+        {"factor": "f1", "min": 0.05, "max": 0.08},  # a risk-model factor of the toy model
+        lambda w, s, m: np.array([m.exposures[:, 1] @ (w - s.benchmark_weights).to_numpy()]),
+        lambda s: 0.05,
+        lambda s: 0.08,
+        None,
+    ),
+    (
         "turnover",
         {"max": 0.10},
         lambda w, s, m: np.array([(w - s.holdings).abs().sum()]),

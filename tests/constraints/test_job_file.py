@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import textwrap
 
 import pytest
@@ -172,7 +174,7 @@ def test_bounds_resolve_against_the_benchmark():
 UNIVERSE = UniverseInfo(
     asset_ids=("A", "B", "C"),
     sectors=("Energy", "Financials"),
-    factor_names=(),
+    factor_names=("style:size", "sector:Energy"),
     characteristics=("quality", "value"),
     groups=("MAG7",),
 )
@@ -184,7 +186,7 @@ UNIVERSE = UniverseInfo(
         ("- sector_weight: {sectors: [Energy, Tech], max: 0.3}", "constraints[0].sector_weight.sectors[1]", "unknown sector 'Tech'", "Financials"),
         ("- group_weight: {group: FAANG, max: 0.2}", "constraints[0].group_weight.group", "unknown group 'FAANG'", "MAG7"),
         ("- group_weight: {assets: [A, Z], max: 0.2}", "constraints[0].group_weight.assets", "unknown asset(s) ['Z']", None),
-        ("- factor_exposure: {factor: momentum, min: 0.1}", "constraints[0].factor_exposure.factor", "unknown characteristic 'momentum'", "value"),
+        ("- factor_exposure: {factor: momentum, min: 0.1}", "constraints[0].factor_exposure.factor", "unknown characteristic or risk-model factor 'momentum'", "style:size"),
         ("- asset_weight: {assets: [Q], max: 0.1}", "constraints[0].asset_weight.assets", "unknown asset(s) ['Q']", None),
     ],
 )
@@ -196,6 +198,15 @@ def test_names_are_checked_against_the_data(constraint, path, message, choice):
     assert err.path == path and message in str(err) and err.file == "job.yaml" and err.line == 3
     if choice:
         assert choice in err.choices
+
+
+def test_risk_model_factors_wait_for_the_model():
+    job = loads_job("constraints:\n  - factor_exposure: {factor: 'style:momentum', max: 0.1}\n", source="job.yaml")
+    before_estimation = dataclasses.replace(UNIVERSE, factor_names=())
+    job.check_universe(before_estimation)  # unknown yet: not an error
+    with pytest.raises(SpecError, match="unknown characteristic or risk-model factor 'style:momentum'") as info:
+        job.check_universe(UNIVERSE)
+    assert info.value.choices == ("quality", "value", "style:size", "sector:Energy")
 
 
 def test_job_groups_are_checked_against_the_data():

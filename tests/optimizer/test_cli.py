@@ -164,7 +164,36 @@ def test_validate_checks_without_solving(tmp_path):
           - factor_exposure: {factor: momentum, min: 0.1}
     """)
     result = run("validate", job)
-    assert_failed_cleanly(result, tmp_path, 2, "unknown characteristic 'momentum'", "quality", "value")
+    assert_failed_cleanly(
+        result, tmp_path, 2, "job.yaml:2: constraints[0].factor_exposure.factor", "unknown characteristic or risk-model factor 'momentum'",
+        "quality", "value", "style:size", "sector:Energy",
+    )
+
+
+def test_risk_model_factor_bounds(tmp_path):
+    job = write_job(tmp_path, """
+        name: small-cap tilt
+        constraints:
+          - factor_exposure: {factor: "style:size", max: -0.10}
+          - factor_exposure: {factor: "sector:Energy", min: 0.01}
+    """)
+    checked = run("validate", job)
+    assert checked.exit_code == 0, checked.output
+    assert "risk-model factors checked: ['style:size', 'sector:Energy']" in " ".join(checked.output.split())
+    result = run("optimize", job, "--out", tmp_path / "out", "--quiet")
+    assert result.exit_code == 0, result.output
+    from constraints import load_job
+    from optimizer import estimate_risk, load_market_data
+
+    spec = load_job(job)
+    snapshot = load_market_data(spec)
+    model = estimate_risk(spec, snapshot)  # the same estimate the run used (deterministic)
+    targets = pd.read_csv(tmp_path / "out" / "targets.csv", index_col="asset_id").loc[list(snapshot.asset_ids)]
+    active = targets["target_weight"].to_numpy() - snapshot.benchmark_weights.to_numpy()
+    size = model.exposures[:, model.factor_names.index("style:size")] @ active
+    energy = model.exposures[:, model.factor_names.index("sector:Energy")] @ active
+    assert size <= -0.10 + 1e-6 and size == pytest.approx(-0.10, abs=1e-6)  # binding: min TE wants no tilt
+    assert energy >= 0.01 - 1e-6
 
 
 @pytest.mark.skipif(shutil.which("trimtab") is None, reason="console script not on PATH")
