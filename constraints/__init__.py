@@ -12,6 +12,7 @@ from ._context import BuildContext, DataView, UniverseInfo
 from ._errors import SpecError
 from ._job import (
     RISK_MODEL_METHODS,
+    CardinalitySpec,
     CostSpec,
     DataSpec,
     ImpactSpec,
@@ -48,6 +49,7 @@ __all__ = [
     "BuildContext",
     "BuiltConstraint",
     "Constraint",
+    "CardinalitySpec",
     "CostSpec",
     "DataSpec",
     "DataView",

@@ -258,6 +258,11 @@ class BuildContext:
         return factor, specific
 
     @property
+    def specific_terms(self) -> tuple[cp.Expression, cp.Parameter]:
+        """(``s ∘ w``, ``s ∘ w_b``): the specific part of active risk is their difference."""
+        return cp.multiply(self._specific_vol, self.weights), self._specific_benchmark
+
+    @property
     def total_risk(self) -> cp.Expression:
         """Annualized ex-ante volatility of the portfolio ``√(wᵀ Σ w)`` (second-order cone)."""
         factor = self._risk_loadings_t @ self.weights

@@ -9,6 +9,7 @@ A job file has five sections, all optional but ``constraints``::
       - group_weight: {group: MAG7, max: 0.20}
       - turnover: {max: 0.30, priority: 1}     # may bend if the job is infeasible
     allow_relaxation: true                     # default false: infeasible is an error
+    cardinality: {max_names: 100}              # holdings count (exact MIQP or heuristic)
     solver: {name: CLARABEL, fallback: [SCS]}
     output: {dir: out/}
 """
@@ -145,6 +146,29 @@ class CostSpec(_Section):
     impact: ImpactSpec | None = None
 
 
+class CardinalitySpec(_Section):
+    """Holdings-count rules: at most ``max_names`` names, each held name at least ``min_weight``.
+
+    These rules are not convex: ``method: exact`` solves the mixed-integer problem with SCIP
+    (``pip install 'trimtab[mip]'``; practical up to a few dozen names within
+    ``time_limit`` seconds), ``heuristic`` drops the smallest names in rounds and re-solves
+    on the survivors (any size), ``auto`` is exact for small universes when SCIP is
+    installed, heuristic otherwise. The result states the method and the gap to a proven
+    lower bound (see ``optimizer._cardinality``). Long-only portfolios only.
+    """
+
+    max_names: Annotated[int, Field(ge=1)] | None = None
+    min_weight: Annotated[float, Field(gt=0, le=1)] | None = None
+    method: Literal["auto", "exact", "heuristic"] = "auto"
+    time_limit: Annotated[float, Field(gt=0)] = 60.0
+
+    @model_validator(mode="after")
+    def _a_rule(self) -> CardinalitySpec:
+        if self.max_names is None and self.min_weight is None:
+            raise ValueError("give 'max_names', 'min_weight' or both")
+        return self
+
+
 class OutputSpec(_Section):
     """Default output directory (the CLI's ``--out`` wins)."""
 
@@ -159,8 +183,15 @@ class _JobFile(_Section):
     constraints: list[Any]
     allow_relaxation: bool = False
     costs: CostSpec | None = None
+    cardinality: CardinalitySpec | None = None
     solver: SolverSpec = Field(default_factory=SolverSpec)
     output: OutputSpec = Field(default_factory=OutputSpec)
+
+    @model_validator(mode="after")
+    def _no_relaxation_with_cardinality(self) -> _JobFile:
+        if self.cardinality is not None and self.allow_relaxation:
+            raise ValueError("allow_relaxation cannot be combined with a cardinality section (not supported yet)")
+        return self
 
 
 @dataclass(frozen=True)
@@ -189,6 +220,7 @@ class JobSpec:
     output: OutputSpec
     allow_relaxation: bool = False
     costs: CostSpec | None = None
+    cardinality: CardinalitySpec | None = None
     source: str = "<string>"
     sha256: str = ""
     base_dir: Path = field(default_factory=Path.cwd)
@@ -217,6 +249,7 @@ class JobSpec:
             "constraints": [constraint_to_yaml(c) for c in self.constraints],
             "allow_relaxation": self.allow_relaxation,
             "costs": self.costs.model_dump(mode="json") if self.costs is not None else None,
+            "cardinality": self.cardinality.model_dump(mode="json") if self.cardinality is not None else None,
             "solver": self.solver.model_dump(mode="json"),
             "output": self.output.model_dump(mode="json"),
         }
@@ -313,6 +346,7 @@ def _validate(document: Document, source: str, base_dir: Path) -> JobSpec:
         output=job_file.output,
         allow_relaxation=job_file.allow_relaxation,
         costs=job_file.costs,
+        cardinality=job_file.cardinality,
         source=source,
         sha256=document.sha256,
         base_dir=base_dir,

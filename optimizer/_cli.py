@@ -147,6 +147,14 @@ def print_summary(target: TargetPortfolio) -> None:
     figures.add_row("Names held", str(d.names_held))
     if d.cash:
         figures.add_row("Cash", f"{d.cash:.2%}")
+    if d.cardinality is not None:
+        c = d.cardinality
+        bound = f"TE ≥ {c.tracking_error_bound:.3%}" if c.tracking_error_bound is not None else f"bound {c.bound:.4g}"
+        figures.add_row(
+            "Holdings count",
+            f"{c.method}{f' ({c.status})' if c.status != c.method else ''}: {c.names_held} names, smallest {c.smallest_weight:.3%}; "
+            f"gap {c.relative_gap:.1%} ({bound})",
+        )
     for name, g in d.groups.items():
         figures.add_row(f"{name} weight (target / benchmark)", f"{g['target']:.2%} / {g['benchmark']:.2%}")
     for name, x in d.active_exposures.items():

@@ -19,9 +19,19 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 
-from constraints import BuildContext, BuiltConstraint, Constraint, CostSpec, DataView, SolverSpec, UniverseInfo
+from constraints import (
+    BuildContext,
+    BuiltConstraint,
+    CardinalitySpec,
+    Constraint,
+    CostSpec,
+    DataView,
+    SolverSpec,
+    UniverseInfo,
+)
 from constraints import constraint_to_yaml
 
+from ._cardinality import CardinalityReport, HoldingsCount
 from ._costs import build_costs
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
@@ -79,6 +89,8 @@ class Solution:
         One line per solver tried, e.g. ``"CLARABEL: optimal"``.
     reports : tuple of ConstraintReport
         One report per constraint, measured numerically on ``weights``.
+    cardinality : CardinalityReport or None
+        How the holdings-count rules were met (method, gap), when the job has them.
     """
 
     weights: np.ndarray
@@ -87,6 +99,7 @@ class Solution:
     seconds: float
     attempts: tuple[str, ...]
     reports: tuple[ConstraintReport, ...]
+    cardinality: CardinalityReport | None = None
 
 
 class CompiledProblem:
@@ -100,6 +113,10 @@ class CompiledProblem:
         Number of risk-model factors ``k``.
     constraints : tuple of Constraint
         Every constraint, defaults included (see ``JobSpec.effective_constraints``).
+    costs : CostSpec, optional
+        Trading costs added to the objective.
+    cardinality : CardinalitySpec, optional
+        Holdings-count rules (max names, min holding), met exactly or heuristically.
     """
 
     def __init__(
@@ -108,6 +125,7 @@ class CompiledProblem:
         n_factors: int,
         constraints: tuple[Constraint, ...],
         costs: CostSpec | None = None,
+        cardinality: CardinalitySpec | None = None,
     ) -> None:
         started = time.perf_counter()
         self.universe = universe
@@ -117,17 +135,23 @@ class CompiledProblem:
         self.fully_invested = any(b.spec.key == "budget" for b in self.built)
         factor, specific = self.context.active_risk_terms
         self.active_variance = OBJECTIVE_SCALE * (cp.sum_squares(factor) + cp.sum_squares(specific))
-        self.objective = self.active_variance + self._soft_penalties()
-        hard = [c for b in self.built if b.spec.soft is None for c in b.constraints]
+        #: Soft-rule penalties and trading costs: the objective beyond active variance.
+        self.other_terms = self._soft_penalties()
+        #: Hard constraints of the problem (rules not soft, and the cost model's own).
+        self.hard: list[cp.Constraint] = [c for b in self.built if b.spec.soft is None for c in b.constraints]
         if costs is not None:
             # minimize (γ/2)·TE² + cost  ⇔  minimize TE² + (2/γ)·cost, in (% TE)² units.
             terms = build_costs(self.context, costs)
-            self.objective = self.objective + OBJECTIVE_SCALE * (2.0 / costs.risk_aversion) * terms.total
-            hard += list(terms.constraints)
-        self.problem = cp.Problem(cp.Minimize(self.objective), hard)
+            self.other_terms = self.other_terms + OBJECTIVE_SCALE * (2.0 / costs.risk_aversion) * terms.total
+            self.hard += list(terms.constraints)
+        #: True when the objective is active variance alone (no soft rules, no costs).
+        self.other_terms_are_zero = costs is None and all(b.spec.soft is None for b in self.built)
+        self.objective = self.active_variance + self.other_terms
+        self.problem = cp.Problem(cp.Minimize(self.objective), self.hard)
         if not self.problem.is_dcp(dpp=True):
             bad = [b.spec.label for b in self.built if not b.dpp_ok()]
             raise SolverFailedError(f"internal error: problem is not DPP (constraints: {bad})")
+        self.holdings_count = HoldingsCount(self, cardinality) if cardinality is not None else None
         self.build_seconds = time.perf_counter() - started
 
     def _soft_penalties(self) -> cp.Expression:
@@ -164,6 +188,9 @@ class CompiledProblem:
         """
         started = time.perf_counter()
         self.context.assign(data)
+        if self.holdings_count is not None:
+            solution, report = self.holdings_count.solve(solver)
+            return dataclasses.replace(solution, seconds=time.perf_counter() - started, cardinality=report)
         solution, infeasible, attempts = self._solve_verified(self.problem, solver, frozenset())
         if solution is None and infeasible and allow_relaxation:
             plan = plan_relaxation(self.built)
@@ -274,14 +301,18 @@ _CACHE_SIZE = 8
 
 
 def compiled_problem(
-    universe: UniverseInfo, n_factors: int, constraints: tuple[Constraint, ...], costs: CostSpec | None = None
+    universe: UniverseInfo,
+    n_factors: int,
+    constraints: tuple[Constraint, ...],
+    costs: CostSpec | None = None,
+    cardinality: CardinalitySpec | None = None,
 ) -> CompiledProblem:
     """The cached :class:`CompiledProblem` for this shape and spec, built on first use."""
-    key = _cache_key(universe, n_factors, constraints, costs)
+    key = _cache_key(universe, n_factors, constraints, costs, cardinality)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    problem = CompiledProblem(universe, n_factors, constraints, costs)
+    problem = CompiledProblem(universe, n_factors, constraints, costs, cardinality)
     _CACHE[key] = problem
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -289,10 +320,15 @@ def compiled_problem(
 
 
 def _cache_key(
-    universe: UniverseInfo, n_factors: int, constraints: tuple[Constraint, ...], costs: CostSpec | None
+    universe: UniverseInfo,
+    n_factors: int,
+    constraints: tuple[Constraint, ...],
+    costs: CostSpec | None,
+    cardinality: CardinalitySpec | None,
 ) -> str:
     payload = {
         "costs": costs.model_dump(mode="json") if costs is not None else None,
+        "cardinality": cardinality.model_dump(mode="json") if cardinality is not None else None,
         "asset_columns": universe.asset_columns,
         "assets": universe.asset_ids,
         "sectors": universe.sectors,

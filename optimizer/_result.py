@@ -12,6 +12,8 @@ import pandas as pd
 
 from constraints import BINDING_TOLERANCE, BuiltConstraint, Measurement
 
+from ._cardinality import CardinalityReport
+
 
 @dataclass(frozen=True)
 class ConstraintReport:
@@ -125,6 +127,9 @@ class Diagnostics:
         the job has a ``costs`` section.
     cash : float
         Cash weight ``1 − Σw`` (fraction of NAV; 0 unless the job has a ``cash`` rule).
+    cardinality : CardinalityReport or None
+        Method (exact/heuristic), names held and the gap to a proven bound, when the job
+        has holdings-count rules.
     """
 
     status: str
@@ -145,6 +150,7 @@ class Diagnostics:
     attempts: tuple[str, ...]
     costs: Mapping[str, float] | None = None
     cash: float = 0.0
+    cardinality: CardinalityReport | None = None
 
     def constraints_frame(self) -> pd.DataFrame:
         """One row per constraint: value, bound, slack, dual, binding."""
@@ -234,6 +240,9 @@ class TargetPortfolio:
             "build_seconds": d.build_seconds,
             "risk_model_seconds": d.risk_model_seconds,
             "costs": dict(d.costs) if d.costs is not None else None,
+            "cardinality": (
+                {k: _json_number(v) for k, v in asdict(d.cardinality).items()} if d.cardinality is not None else None
+            ),
             "solver_attempts": list(d.attempts),
             "relaxed": [
                 {"name": r.name, "kind": r.kind, "bound": r.bound, "value": r.value, "violation": r.violation}

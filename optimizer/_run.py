@@ -153,7 +153,7 @@ def _prepare(job: JobSpec | str | Path, snapshot: MarketSnapshot | None, risk_mo
     started = time.perf_counter()
     universe = UniverseInfo.from_data(snapshot, risk_model)
     job.check_universe(universe)  # names only a risk model knows (factor_exposure on style:size)
-    problem = compiled_problem(universe, risk_model.n_factors, job.effective_constraints, job.costs)
+    problem = compiled_problem(universe, risk_model.n_factors, job.effective_constraints, job.costs, job.cardinality)
     build_seconds = time.perf_counter() - started
     return _Prepared(job, DataView(snapshot, risk_model), problem, build_seconds, risk_seconds)
 
@@ -198,6 +198,7 @@ def _target_portfolio(prepared: _Prepared, solution: Solution) -> TargetPortfoli
         attempts=solution.attempts,
         costs=expected_costs(data, job.costs, w) if job.costs is not None else None,
         cash=float(1.0 - w.sum()) if not prepared.problem.fully_invested else 0.0,
+        cardinality=solution.cardinality,
     )
     return TargetPortfolio(
         weights=pd.Series(w, index=ids, name="target_weight"),

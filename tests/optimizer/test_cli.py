@@ -253,3 +253,20 @@ def test_vendor_risk_model_job(tmp_path):
     exposures[exposures["asset_id"] != "SP003"].to_csv(paths["exposures"], index=False)
     result = run("optimize", job, "--out", tmp_path / "bad")
     assert_failed_cleanly(result, tmp_path / "bad", 2, "no risk estimate for 1 asset(s)", "SP003")
+
+
+def test_cardinality_job_reports_method_and_gap(tmp_path):
+    job = write_job(tmp_path, """
+        name: hundred names
+        constraints:
+          - group_weight: {group: MAG7, max: 0.20}
+        cardinality: {max_names: 100, method: heuristic}
+    """)
+    result = run("optimize", job, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Holdings count" in text and "heuristic: 100 names" in text and "TE ≥" in text
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["cardinality"]["method"] == "heuristic" and summary["cardinality"]["names_held"] <= 100
+    targets = pd.read_csv(tmp_path / "out" / "targets.csv")
+    assert (targets["target_weight"] > 0).sum() == summary["cardinality"]["names_held"]
