@@ -10,18 +10,16 @@ from ._base import BINDING_TOLERANCE, STRUCTURAL_KEYS, BuiltConstraint, Constrai
 from ._bounds import Bound, parse_bound
 from ._context import BuildContext, DataView, UniverseInfo
 from ._errors import SpecError
-from ._job import (
+from ._job import JobSpec, load_job, loads_job
+from ._sections import (
     RISK_MODEL_METHODS,
     CardinalitySpec,
     CostSpec,
     DataSpec,
     ImpactSpec,
-    JobSpec,
     OutputSpec,
     RiskModelSpec,
     SolverSpec,
-    load_job,
-    loads_job,
 )
 from ._registry import (
     CONSTRAINT_TYPES,

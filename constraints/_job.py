@@ -21,10 +21,9 @@ import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import cvxpy as cp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from ._base import STRUCTURAL_KEYS, Constraint
 from ._context import UniverseInfo
@@ -38,142 +37,16 @@ from ._registry import (
     constraint_to_yaml,
 )
 from ._documents import Document, read_document
+from ._sections import (
+    CardinalitySpec,
+    CostSpec,
+    DataSpec,
+    OutputSpec,
+    RiskModelSpec,
+    SolverSpec,
+    _Section,
+)
 from ._yaml_lines import format_path
-
-RISK_MODEL_METHODS = ("sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental", "vendor")
-
-#: Files of a vendor risk model in the ``risk_model`` section.
-VENDOR_FILE_KEYS = ("exposures", "factor_covariance", "specific_risk")
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataSpec(_Section):
-    """Where the market data comes from.
-
-    ``source: embedded`` uses the synthetic S&P 500-like dataset (``seed`` picks the
-    draw); ``source: files`` reads ``universe``, ``returns`` and optional ``holdings``
-    (CSV or Parquet; paths relative to the job file). ``groups`` adds named groups.
-    """
-
-    source: Literal["embedded", "files"] = "embedded"
-    seed: int = 7
-    universe: str | None = None
-    returns: str | None = None
-    holdings: str | None = None
-    groups: dict[str, list[str]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _paths_match_source(self) -> DataSpec:
-        paths = {k: getattr(self, k) for k in ("universe", "returns", "holdings")}
-        if self.source == "files":
-            missing = [k for k in ("universe", "returns") if paths[k] is None]
-            if missing:
-                raise ValueError(f"source 'files' needs {missing}")
-        elif any(v is not None for v in paths.values()):
-            raise ValueError("universe/returns/holdings are only read with source: files")
-        return self
-
-
-class RiskModelSpec(_Section):
-    """Risk model: ``method``, the trailing ``window`` of daily returns it is fitted on,
-    the fundamental model's ``styles`` (default: value and quality where the data has them)
-    and estimator ``params`` (e.g. ``halflife``, ``n_factors``). ``method: vendor`` reads a
-    delivered model from ``exposures``, ``factor_covariance`` and ``specific_risk`` files
-    (``units``: ``fraction`` or ``percent``) instead of estimating one."""
-
-    method: Literal["sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental", "vendor"] = "fundamental"
-    window: Annotated[int, Field(ge=20)] | None = 756
-    styles: list[str] | None = None
-    params: dict[str, int | float | str | bool] = Field(default_factory=dict)
-    exposures: str | None = None
-    factor_covariance: str | None = None
-    specific_risk: str | None = None
-    units: Literal["fraction", "percent"] = "fraction"
-
-    @model_validator(mode="after")
-    def _vendor_files(self) -> RiskModelSpec:
-        files = {k: getattr(self, k) for k in VENDOR_FILE_KEYS}
-        if self.method == "vendor":
-            missing = [k for k, v in files.items() if v is None]
-            if missing:
-                raise ValueError(f"method 'vendor' needs {missing}")
-        elif any(v is not None for v in files.values()):
-            raise ValueError(f"{list(VENDOR_FILE_KEYS)} are only read with method: vendor")
-        return self
-
-
-class SolverSpec(_Section):
-    """Conic solver and the fallbacks tried, in order, if it fails."""
-
-    name: str = "CLARABEL"
-    fallback: list[str] = Field(default_factory=lambda: ["SCS"])
-
-    @model_validator(mode="after")
-    def _installed(self) -> SolverSpec:
-        installed = cp.installed_solvers()
-        for solver in (self.name, *self.fallback):
-            if solver.upper() not in installed:
-                raise ValueError(f"solver {solver!r} is not installed; installed: {', '.join(installed)}")
-        return self
-
-
-class ImpactSpec(_Section):
-    """Market impact ``k·σ·√(NAV/ADV$)·|t|^{3/2}`` per name (fraction of NAV).
-
-    ``σ`` is the name's daily volatility (from the risk model), ``ADV$ = price × adv``,
-    ``t`` the trade as a fraction of NAV; ``coefficient`` is ``k`` (dimensionless, ~1).
-    """
-
-    coefficient: Annotated[float, Field(ge=0)] = 1.0
-    nav: Annotated[float, Field(gt=0)]
-
-
-class CostSpec(_Section):
-    """Trading costs in the objective: ``minimize (γ/2)·TE² + linear + impact``.
-
-    ``risk_aversion`` γ trades annualized active variance against one-off costs in
-    fractions of NAV (γ = 100: 1 bp of cost is worth 0.0002 of TE², e.g. TE from 2.00 % to
-    2.05 %). ``linear_bps`` is the default cost per unit traded in basis points;
-    ``linear_bps_column`` names a universe column with a per-name cost (bps).
-    """
-
-    risk_aversion: Annotated[float, Field(gt=0)] = 100.0
-    linear_bps: Annotated[float, Field(ge=0)] = 0.0
-    linear_bps_column: str | None = None
-    impact: ImpactSpec | None = None
-
-
-class CardinalitySpec(_Section):
-    """Holdings-count rules: at most ``max_names`` names, each held name at least ``min_weight``.
-
-    These rules are not convex: ``method: exact`` solves the mixed-integer problem with SCIP
-    (``pip install 'trimtab[mip]'``; practical up to a few dozen names within
-    ``time_limit`` seconds), ``heuristic`` drops the smallest names in rounds and re-solves
-    on the survivors (any size), ``auto`` is exact for small universes when SCIP is
-    installed, heuristic otherwise. The result states the method and the gap to a proven
-    lower bound (see ``optimizer._cardinality``). Long-only portfolios only.
-    """
-
-    max_names: Annotated[int, Field(ge=1)] | None = None
-    min_weight: Annotated[float, Field(gt=0, le=1)] | None = None
-    method: Literal["auto", "exact", "heuristic"] = "auto"
-    time_limit: Annotated[float, Field(gt=0)] = 60.0
-
-    @model_validator(mode="after")
-    def _a_rule(self) -> CardinalitySpec:
-        if self.max_names is None and self.min_weight is None:
-            raise ValueError("give 'max_names', 'min_weight' or both")
-        return self
-
-
-class OutputSpec(_Section):
-    """Default output directory (the CLI's ``--out`` wins)."""
-
-    dir: str | None = None
-
 
 class _JobFile(_Section):
     name: str | None = None
