@@ -12,7 +12,7 @@ from constraints import SpecError
 from models import DataError, TrimtabError
 
 from ._compiled import OBJECTIVE_SCALE, VERIFY_TOLERANCE, CompiledProblem, Solution, compiled_problem
-from ._errors import InfeasibleError, SolverFailedError
+from ._errors import ExportError, InfeasibleError, SolverFailedError
 from ._infeasibility import ConflictMember, Diagnosis
 from ._output import render_summary_json, render_targets_csv, write_run
 from ._result import ConstraintReport, Diagnostics, TargetPortfolio
@@ -25,6 +25,7 @@ __all__ = [
     "ConflictMember",
     "ConstraintReport",
     "DataError",
+    "ExportError",
     "Diagnosis",
     "Diagnostics",
     "InfeasibleError",

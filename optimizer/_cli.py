@@ -17,7 +17,7 @@ from rich.table import Table
 from constraints import FactorExposure, JobSpec, SpecError, UniverseInfo
 from models import DataError
 
-from ._errors import InfeasibleError, SolverFailedError
+from ._errors import ExportError, InfeasibleError, SolverFailedError
 from ._output import write_files_atomically, write_run
 from ._result import TargetPortfolio
 from ._run import as_job, diagnose, estimate_risk, load_market_data, optimize
@@ -42,6 +42,8 @@ def _fail(error: Exception) -> typer.Exit:
         code, title = EXIT_SOLVER, "solver failure"
     elif isinstance(error, SpecError):
         code, title = EXIT_BAD_INPUT, "invalid job"
+    elif isinstance(error, ExportError):
+        code, title = EXIT_BAD_INPUT, "export refused"
     else:
         code, title = EXIT_BAD_INPUT, "bad data"
     err.print(f"[bold red]error ({title}):[/] {error}", highlight=False, soft_wrap=True)
@@ -129,6 +131,45 @@ def validate_command(
         + (f"; risk-model factors checked: {risk_factors}" if risk_factors else ""),
         highlight=False,
     )
+
+
+@app.command("export")
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory written by optimize.", show_default=False)],
+    holdings: Annotated[Path, typer.Option("--holdings", help="Current shares: asset_id, shares.", show_default=False)],
+    prices: Annotated[
+        Path, typer.Option("--prices", help="Security master: asset_id, price [, lot_size, isin, cusip, …].", show_default=False)
+    ],
+    formats: Annotated[list[str], typer.Option("--format", "-f", help="csv, parquet, json or fix; repeatable.")] = ["csv"],
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="OMS column mapping (YAML).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Batches go to OUT/<batch_id>/.")] = Path("orders"),
+    cash: Annotated[float, typer.Option("--cash", help="Cash on hand (portfolio currency).")] = 0.0,
+    nav: Annotated[float | None, typer.Option("--nav", help="NAV (default: holdings value + cash).")] = None,
+    cash_buffer: Annotated[float, typer.Option("--cash-buffer", help="Cash to keep, fraction of NAV.")] = 0.0,
+    min_trade_shares: Annotated[int, typer.Option("--min-trade-shares")] = 0,
+    min_trade_notional: Annotated[float, typer.Option("--min-trade-notional")] = 0.0,
+    portfolio_id: Annotated[str, typer.Option("--portfolio-id")] = "PORTFOLIO",
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Slack a rule may lose to rounding.")] = 1e-4,
+    force: Annotated[bool, typer.Option("--force", help="Write a batch that was already exported again.")] = False,
+) -> None:
+    """Turn a run's target weights into whole-lot orders and write them as a batch."""
+    from .export import export_run
+
+    try:
+        batch, written = export_run(
+            run_dir, holdings, prices, out_dir, formats=tuple(formats), mapping=mapping, force=force, cash=cash,
+            nav=nav, cash_buffer=cash_buffer, min_trade_shares=min_trade_shares, min_trade_notional=min_trade_notional,
+            portfolio_id=portfolio_id, tolerance=tolerance,
+        )
+    except (*_ERRORS, ExportError) as error:
+        raise _fail(error) from None
+    meta = batch.meta
+    out.print(
+        f"batch {batch.batch_id}: {meta['orders']} orders, gross {meta['gross_notional']:,.0f}, cash after "
+        f"{meta['cash_after']:,.2f}, TE change from rounding {meta['te_change_from_rounding'] or 0:+.2e}",
+        highlight=False,
+    )
+    out.print(f"wrote {written}", highlight=False)
 
 
 def print_summary(target: TargetPortfolio) -> None:

@@ -21,3 +21,7 @@ class InfeasibleError(TrimtabError, RuntimeError):
 
 class SolverFailedError(TrimtabError, RuntimeError):
     """Every solver tried failed, or returned weights that violate a constraint."""
+
+
+class ExportError(TrimtabError, ValueError):
+    """Orders cannot be produced or written: missing prices, not enough cash, a rule rounding breaks."""

@@ -184,6 +184,8 @@ class TargetPortfolio:
         Description of the risk model used.
     diagnostics : Diagnostics
         Solver, TE, active share, groups, exposures, turnover and per-constraint reports.
+    job_source : str
+        Absolute path of the job file (empty for a job given as text), so an export can re-check it.
     """
 
     weights: pd.Series
@@ -196,6 +198,7 @@ class TargetPortfolio:
     job_sha256: str
     risk_model: str
     diagnostics: Diagnostics
+    job_source: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """Per asset, sorted by asset_id: sector, benchmark, target, active, current weight and trade."""
@@ -221,6 +224,7 @@ class TargetPortfolio:
             "as_of": self.as_of.date().isoformat(),
             "job_name": self.job_name,
             "job_sha256": self.job_sha256,
+            "job_source": self.job_source,
             "risk_model": self.risk_model,
             "tracking_error": d.tracking_error,
             "factor_tracking_error": d.factor_tracking_error,

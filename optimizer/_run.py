@@ -211,4 +211,5 @@ def _target_portfolio(prepared: _Prepared, solution: Solution) -> TargetPortfoli
         job_sha256=job.sha256,
         risk_model=risk_model.name,
         diagnostics=diagnostics,
+        job_source=str(Path(job.source).resolve()) if Path(job.source).is_file() else "",
     )

@@ -1,0 +1,36 @@
+"""From a target portfolio to orders: whole lots, cash, identifiers, files, FIX.
+
+``export_run(run_dir, holdings, prices, out_dir, formats=...)`` does it all; the pieces are
+:func:`build_orders` (rounding, cash, re-check of the job's rules), :func:`write_batch`
+(CSV/Parquet/JSON + manifest, atomic, refuses to overwrite) and the FIX writers.
+"""
+
+from ._api import export_run
+from ._check import PortfolioCheck, Violation
+from ._files import FORMATS, NEUTRAL_COLUMNS, Mapping, load_mapping, neutral_frame, write_batch
+from ._inputs import IDENTIFIER_PREFERENCE, read_holdings, read_security_master
+from ._run_dir import RunTarget, read_run
+from ._schema import IDENTIFIER_TYPES, ORDER_COLUMNS, SIDES, OrderBatch
+from ._trades import build_orders
+
+__all__ = [
+    "FORMATS",
+    "IDENTIFIER_PREFERENCE",
+    "IDENTIFIER_TYPES",
+    "NEUTRAL_COLUMNS",
+    "ORDER_COLUMNS",
+    "SIDES",
+    "Mapping",
+    "OrderBatch",
+    "PortfolioCheck",
+    "RunTarget",
+    "Violation",
+    "build_orders",
+    "export_run",
+    "load_mapping",
+    "neutral_frame",
+    "read_holdings",
+    "read_run",
+    "read_security_master",
+    "write_batch",
+]

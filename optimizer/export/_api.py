@@ -1,0 +1,86 @@
+"""One call from a run directory (or a result) and the desk's files to a written batch."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from constraints import Restricted
+
+from .._result import TargetPortfolio
+from ._check import PortfolioCheck
+from ._files import Mapping, load_mapping, write_batch
+from ._inputs import read_holdings, read_security_master
+from ._run_dir import RunTarget, read_run
+from ._schema import OrderBatch
+from ._trades import build_orders
+
+
+def export_run(
+    run: str | Path | TargetPortfolio,
+    holdings: str | Path,
+    prices: str | Path,
+    out_dir: str | Path,
+    *,
+    formats: tuple[str, ...] = ("csv",),
+    mapping: str | Path | Mapping | None = None,
+    check: bool = True,
+    force: bool = False,
+    fix_style: str = "single",
+    **order_options,
+) -> tuple[OrderBatch, Path]:
+    """Orders for a run, written as a batch: ``(batch, batch directory)``.
+
+    Parameters
+    ----------
+    run : path or TargetPortfolio
+        A run directory from ``trimtab optimize``, or a result in memory.
+    holdings, prices : path
+        Current shares (``asset_id, shares``) and the security master (``asset_id, price``,
+        optional ``lot_size`` and identifier columns), CSV or Parquet.
+    out_dir : path
+        The batch goes to ``out_dir/<batch_id>/``.
+    formats : tuple of str
+        Any of ``csv``, ``parquet``, ``json``, ``fix``.
+    mapping : path or Mapping, optional
+        The OMS's CSV layout.
+    check : bool
+        Re-check the job's hard rules on the rounded portfolio (loads the job and its data).
+    force : bool
+        Overwrite a batch that was already exported.
+    fix_style : {"single", "list"}
+        FIX NewOrderSingle per order, or one NewOrderList.
+    **order_options
+        Passed to :func:`build_orders` (cash, nav, lot rules, cash buffer, identifier, portfolio_id, tolerance).
+
+    Raises
+    ------
+    DataError, ExportError, SpecError
+        Bad inputs, naming the file, asset or rule; nothing is written then.
+    """
+    target = run if isinstance(run, TargetPortfolio) else read_run(run)
+    target = target if isinstance(target, RunTarget) else RunTarget.from_portfolio(target)
+    shares = read_holdings(holdings)
+    master = read_security_master(prices)
+    if isinstance(mapping, (str, Path)):
+        mapping = load_mapping(mapping)
+    job = target.job() if check or target.job_source else None
+    excluded = frozenset(a for c in (job.constraints if job else ()) if isinstance(c, Restricted) for a in c.assets)
+    hashes = {"holdings": _sha256(holdings), "prices": _sha256(prices)}
+    batch = build_orders(
+        target, shares, master, check=PortfolioCheck(job) if check else None, input_hashes=hashes, excluded=excluded,
+        **order_options,
+    )
+    fix_files = {}
+    if "fix" in formats:
+        from ._fix import write_fix_bytes
+
+        fix_files["orders.fix"] = write_fix_bytes(batch, style=fix_style)
+    written = write_batch(
+        batch, out_dir, tuple(f for f in formats if f != "fix"), mapping=mapping, fix_files=fix_files, force=force
+    )
+    return batch, written
+
+
+def _sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

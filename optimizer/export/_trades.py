@@ -1,0 +1,233 @@
+"""From target weights to whole-lot orders: netted, cash-respecting, re-checked against the job.
+
+1. NAV = Σ shares × price + cash (or given). The trade ``w × NAV / price − current shares``
+   is rounded to the nearest lot (a name already at its target does not trade).
+2. Trades smaller than ``min_trade_shares`` or ``min_trade_notional`` are skipped (an exit to
+   zero is never skipped).
+3. Cash: the cash left, ``cash − Σ trade × price``, must be ≥ ``cash_buffer × NAV``. While it
+   is not, the buy rounded up the most (in weight) is cut by a lot.
+4. Every hard rule of the job is measured on the rounded weights; while one is broken by more
+   than ``tolerance``, one lot is sold of the name whose sale helps it most (its gradient ×
+   lot weight; names rounded up first), or bought when only buying helps and cash allows.
+   A rule still broken after that is an :class:`ExportError` naming it.
+The TE change due to rounding is reported. This greedy repair is hand-written: PyPortfolioOpt's
+``DiscreteAllocation`` rounds a long-only budget but knows neither current holdings, lots,
+nor the job's rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ExportError
+from .._result import TargetPortfolio
+from ._run_dir import RunTarget
+from ._check import PortfolioCheck
+from ._inputs import pick_identifier
+from ._schema import ORDER_COLUMNS, OrderBatch
+
+#: The repair gives up after this many one-lot moves.
+MAX_REPAIR_MOVES = 1000
+
+#: Default slack a rule may lose to rounding (its units: 1 bp of weight, 0.0001 σ, 0.01 % TE).
+#: The target sits on its binding rules, so whole lots always move it by a fraction of a lot.
+ROUNDING_TOLERANCE = 1e-4
+
+
+def build_orders(
+    target: TargetPortfolio | RunTarget,
+    holdings: pd.Series,
+    master: pd.DataFrame,
+    *,
+    check: PortfolioCheck | None = None,
+    cash: float = 0.0,
+    nav: float | None = None,
+    min_trade_shares: int = 0,
+    min_trade_notional: float = 0.0,
+    cash_buffer: float = 0.0,
+    tolerance: float = ROUNDING_TOLERANCE,
+    identifier: str | None = None,
+    portfolio_id: str = "PORTFOLIO",
+    input_hashes: dict[str, str] | None = None,
+    excluded: frozenset[str] = frozenset(),
+) -> OrderBatch:
+    """Orders that move ``holdings`` to the target in whole lots; see the module docstring.
+
+    Parameters
+    ----------
+    target : TargetPortfolio or RunTarget
+        The optimizer's result (weights by asset_id), in memory or read from a run directory.
+    holdings : pd.Series
+        Current shares by asset_id (whole, ≥ 0); names absent hold 0.
+    master : pd.DataFrame
+        By asset_id: ``price``, ``lot_size`` and identifier columns (see ``read_security_master``).
+    check : PortfolioCheck, optional
+        The job's rules, to re-check the rounded portfolio (skipped when None).
+    cash, nav : float
+        Cash on hand and NAV (default: holdings value + cash), portfolio currency.
+    min_trade_shares, min_trade_notional : int, float
+        Smaller trades are skipped.
+    cash_buffer : float
+        Cash to keep, fraction of NAV.
+    tolerance : float
+        A rule broken by at most this (its units) after rounding passes.
+    identifier : str, optional
+        Identifier column the orders carry (default: ISIN, CUSIP, SEDOL, FIGI, ticker, asset_id).
+    portfolio_id : str
+        Account the orders are for.
+    input_hashes : dict, optional
+        SHA-256 of the input files; part of the batch id.
+    excluded : frozenset of str
+        Names on the job's restricted list (their exits read ``exclusion``).
+
+    Raises
+    ------
+    ExportError
+        Missing prices, not enough cash, or a rule the rounding breaks beyond repair.
+    """
+    target = target if isinstance(target, RunTarget) else RunTarget.from_portfolio(target)
+    if cash < 0:
+        raise ExportError(f"cash must be ≥ 0 (got {cash:,.2f}); borrowing is not supported")
+    ids = target.weights.index.union(holdings.index[holdings != 0])
+    weights = target.weights.reindex(ids, fill_value=0.0).to_numpy(dtype=float)
+    current = holdings.reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
+    traded = (weights > 0) | (current != 0)
+    missing = [a for a, t in zip(ids, traded) if t and a not in master.index]
+    if missing:
+        raise ExportError(f"no price for {len(missing)} traded asset(s): {missing[:20]}")
+    prices = master["price"].reindex(ids).fillna(1.0).to_numpy(dtype=float)
+    lots = master["lot_size"].reindex(ids).fillna(1).to_numpy(dtype=np.int64)
+    held_value = float(current @ prices)
+    nav = float(nav) if nav is not None else held_value + cash
+    if not nav > 0:
+        raise ExportError(f"NAV must be positive (holdings {held_value:,.2f} + cash {cash:,.2f})")
+
+    shares = current + np.round((weights * nav / prices - current) / lots).astype(np.int64) * lots
+    shares = np.where((weights == 0) | (shares < 0), 0, shares)  # exits sell the odd lot too; long only
+    small = (np.abs(shares - current) < min_trade_shares) | (np.abs(shares - current) * prices < min_trade_notional)
+    shares = np.where(small & (shares != 0), current, shares)
+    shares = _respect_cash(shares, current, weights, prices, lots, nav, cash, cash_buffer)
+    te_change = None
+    if check is not None:
+        positions = [check.asset_ids.index(a) if a in check.asset_ids else -1 for a in ids]
+        check.use_book(_in_universe(current * prices / nav, positions, len(check.asset_ids)))
+        shares = _repair(shares, current, weights, prices, lots, nav, cash, cash_buffer, check, positions, tolerance)
+        rounded = _in_universe(shares * prices / nav, positions, len(check.asset_ids))
+        target_w = _in_universe(weights, positions, len(check.asset_ids))
+        te_change = check.tracking_error(rounded) - check.tracking_error(target_w)
+    cash_after = cash - float((shares - current) @ prices)
+    column = pick_identifier(master, identifier)
+    orders = _order_frame(ids, shares, current, weights, prices, nav, master, column, excluded)
+    canonical = {
+        "portfolio_id": portfolio_id,
+        "as_of": str(target.as_of.date()),
+        "job_sha256": target.job_sha256,
+        "inputs": dict(sorted((input_hashes or {}).items())),
+        "targets": hashlib.sha256(target.weights.sort_index().round(12).to_json().encode()).hexdigest(),
+        "settings": [cash, nav, min_trade_shares, min_trade_notional, cash_buffer, tolerance, column],
+    }
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+    batch_id = f"{target.as_of:%Y%m%d}-{digest[:12]}"
+    orders.insert(0, "order_id", [f"{batch_id}-{i:04d}" for i in range(1, len(orders) + 1)])
+    meta: dict[str, Any] = {
+        "nav": nav,
+        "cash_before": cash,
+        "cash_after": cash_after,
+        "cash_buffer": cash_buffer,
+        "te_change_from_rounding": te_change,
+        "orders": len(orders),
+        "gross_notional": float(orders["notional"].sum()),
+        "identifier": column,
+        "inputs": canonical["inputs"],
+        "job_sha256": target.job_sha256,
+        "solver": target.solver,
+        "status": target.status,
+    }
+    return OrderBatch(batch_id, portfolio_id, target.as_of, orders[list(ORDER_COLUMNS)], meta)
+
+
+def _respect_cash(shares, current, weights, prices, lots, nav, cash, cash_buffer):
+    shares = shares.copy()
+    need = cash_buffer * nav
+    while cash - float((shares - current) @ prices) < need - 1e-9:
+        buys = np.flatnonzero(shares > current)
+        if not len(buys):
+            short = need - (cash - float((shares - current) @ prices))
+            raise ExportError(f"not enough cash: the orders need {short:,.2f} more (cash {cash:,.2f}, buffer {need:,.2f})")
+        over = shares[buys] * prices[buys] / nav - weights[buys]
+        i = buys[int(np.argmax(over))]
+        shares[i] = max(current[i], shares[i] - lots[i])
+    return shares
+
+
+def _in_universe(values, positions, n):
+    out = np.zeros(n)
+    for value, p in zip(values, positions):
+        if p >= 0:
+            out[p] = value
+    return out
+
+
+def _repair(shares, current, weights, prices, lots, nav, cash, cash_buffer, check, positions, tolerance):
+    shares = shares.copy()
+    lot_weight = lots * prices / nav
+    inside = np.array([p >= 0 for p in positions])
+    for _ in range(MAX_REPAIR_MOVES):
+        broken = check.violations(_in_universe(shares * prices / nav, positions, len(check.asset_ids)), tolerance)
+        if not broken:
+            return shares
+        total = np.sum([v.direction for v in broken], axis=0)  # a move that reduces every violation at once
+        direction = np.array([total[p] if p >= 0 else 0.0 for p in positions])
+        help_sell = np.where(inside & (shares - lots >= 0), direction * lot_weight, 0.0)
+        spare = cash - float((shares - current) @ prices) - cash_buffer * nav
+        help_buy = np.where(inside & (lots * prices <= spare), -direction * lot_weight, 0.0)
+        over = shares * prices / nav - weights  # rounded up: sell those first among equals
+        sell, buy = int(np.argmax(help_sell + 1e-12 * over)), int(np.argmax(help_buy - 1e-12 * over))
+        if max(help_sell[sell], help_buy[buy]) <= 0:
+            break
+        if help_sell[sell] >= help_buy[buy]:
+            shares[sell] -= lots[sell]
+        else:
+            shares[buy] += lots[buy]
+    names = "; ".join(f"'{v.name}' by {v.amount:.3g}" for v in broken)
+    raise ExportError(
+        f"rounding to lots breaks {names} and no one-lot trade repairs it; "
+        "loosen the rule, use a larger NAV or smaller lots, or raise --tolerance"
+    )
+
+
+def _order_frame(ids, shares, current, weights, prices, nav, master, column, excluded) -> pd.DataFrame:
+    delta = shares - current
+    rows = np.flatnonzero(delta != 0)
+    frame = pd.DataFrame(
+        {
+            "asset_id": [ids[i] for i in rows],
+            "identifier_type": "TICKER" if column in ("ticker", "asset_id") else column.upper(),
+            "identifier": [
+                str(master.at[ids[i], column]) if column != "asset_id" and ids[i] in master.index else ids[i] for i in rows
+            ],
+            "side": ["BUY" if delta[i] > 0 else ("SELL_SHORT" if shares[i] < 0 else "SELL") for i in rows],
+            "quantity": np.abs(delta[rows]).astype(np.int64),
+            "price": prices[rows],
+            "notional": np.abs(delta[rows]) * prices[rows],
+            "current_shares": current[rows],
+            "target_shares": shares[rows],
+            "target_weight": weights[rows],
+            "rounded_weight": shares[rows] * prices[rows] / nav,
+            "reason": [_reason(ids[i] in excluded, current[i], shares[i]) for i in rows],
+        }
+    )
+    return frame.sort_values("asset_id", kind="stable").reset_index(drop=True)
+
+
+def _reason(excluded: bool, current: int, target: int) -> str:
+    if target == 0 and current != 0:
+        return "exclusion" if excluded else "exit"
+    if current == 0:
+        return "new position"
+    return "rebalance"
