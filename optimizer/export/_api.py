@@ -7,6 +7,7 @@ from pathlib import Path
 
 from constraints import Restricted
 
+from .._errors import ExportError
 from .._result import TargetPortfolio
 from ._check import PortfolioCheck
 from ._files import Mapping, load_mapping, write_batch
@@ -71,10 +72,12 @@ def export_run(
         target, shares, master, check=PortfolioCheck(job) if check else None, input_hashes=hashes, excluded=excluded,
         **order_options,
     )
-    fix_files = {}
+    fix_files: dict[str, bytes] = {}
     if "fix" in formats:
-        from ._fix import write_fix_bytes
-
+        try:
+            from ._fix import write_fix_bytes
+        except ImportError:
+            raise ExportError("FIX export is not wired in yet; use csv, parquet or json") from None
         fix_files["orders.fix"] = write_fix_bytes(batch, style=fix_style)
     written = write_batch(
         batch, out_dir, tuple(f for f in formats if f != "fix"), mapping=mapping, fix_files=fix_files, force=force
