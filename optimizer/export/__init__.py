@@ -6,14 +6,37 @@
 """
 
 from ._api import export_run
+from ._fix import (
+    FixUnavailableError,
+    FixValidationError,
+    new_order_list,
+    new_order_singles,
+    split_allocations,
+    write_fix_bytes,
+    write_fix_file,
+)
 from ._check import PortfolioCheck, Violation
 from ._files import FORMATS, NEUTRAL_COLUMNS, Mapping, load_mapping, neutral_frame, write_batch
 from ._inputs import IDENTIFIER_PREFERENCE, read_holdings, read_security_master
 from ._run_dir import RunTarget, read_run
+from ._session import FixSessionError, OrderAnswer, SendReport, read_session_config, send_batch, send_messages
 from ._schema import IDENTIFIER_TYPES, ORDER_COLUMNS, SIDES, OrderBatch
 from ._trades import build_orders
 
 __all__ = [
+    "FixSessionError",
+    "FixUnavailableError",
+    "FixValidationError",
+    "OrderAnswer",
+    "SendReport",
+    "new_order_list",
+    "new_order_singles",
+    "read_session_config",
+    "send_batch",
+    "send_messages",
+    "split_allocations",
+    "write_fix_bytes",
+    "write_fix_file",
     "FORMATS",
     "IDENTIFIER_PREFERENCE",
     "IDENTIFIER_TYPES",
