@@ -32,6 +32,7 @@ import numpy as np
 from constraints import CardinalitySpec, SolverSpec
 
 from ._errors import InfeasibleError, SolverFailedError
+from ._objective import OBJECTIVE_SCALE
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._compiled import CompiledProblem, Solution
@@ -203,8 +204,6 @@ class HoldingsCount:
             n, w = ctx.universe.n_assets, ctx.weights
             z = cp.Variable(n, boolean=boolean, name="held")
             t = cp.Variable(n, nonneg=True, name="specific_epigraph")
-            from ._compiled import OBJECTIVE_SCALE
-
             factor, _ = ctx.active_risk_terms
             scaled_w, specific_benchmark = ctx.specific_terms
             # In objective units (t = OBJECTIVE_SCALE × the specific term) so the cones are well scaled.
@@ -259,8 +258,6 @@ class HoldingsCount:
         return solution, float(bound), int(model.getNNodes()), status
 
     def _report(self, method: str, solution: Solution, bound: float, solves: int, status: str) -> CardinalityReport:
-        from ._compiled import OBJECTIVE_SCALE
-
         w = solution.weights
         held = w > 0
         objective = self._objective

@@ -33,13 +33,12 @@ from constraints import constraint_to_yaml
 
 from ._cardinality import CardinalityReport, HoldingsCount
 from ._costs import build_costs
+from ._objective import OBJECTIVE_SCALE
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
 from ._relaxation import plan_relaxation
 from ._result import ConstraintReport
 
-#: Objective = this × active variance, so it reads in (% TE)²: keeps solver tolerances meaningful.
-OBJECTIVE_SCALE = 1e4
 
 #: A constraint violated by more than this (in its own units) after the solve is a failure.
 VERIFY_TOLERANCE = 1e-6
