@@ -21,6 +21,7 @@ from ._errors import ExportError, InfeasibleError, SolverFailedError
 from ._output import write_files_atomically, write_run
 from ._result import TargetPortfolio
 from ._run import as_job, diagnose, estimate_risk, load_market_data, optimize
+from .export._trades import ROUNDING_TOLERANCE
 
 app = typer.Typer(
     name="trimtab",
@@ -149,7 +150,7 @@ def export_command(
     min_trade_shares: Annotated[int, typer.Option("--min-trade-shares")] = 0,
     min_trade_notional: Annotated[float, typer.Option("--min-trade-notional")] = 0.0,
     portfolio_id: Annotated[str, typer.Option("--portfolio-id")] = "PORTFOLIO",
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Slack a rule may lose to rounding.")] = 1e-4,
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Slack a rule may lose to rounding.")] = ROUNDING_TOLERANCE,
     force: Annotated[bool, typer.Option("--force", help="Write a batch that was already exported again.")] = False,
 ) -> None:
     """Turn a run's target weights into whole-lot orders and write them as a batch."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,9 @@ class _BookView(DataView):
 class PortfolioCheck:
     """A job's rules and risk model, to measure any weights against (parameters assigned).
 
+    The job's data and risk model are prepared on first use, so inputs an export rejects
+    (missing prices, bad holdings) fail before the risk model is estimated.
+
     Parameters
     ----------
     job : JobSpec or path
@@ -62,11 +66,29 @@ class PortfolioCheck:
     def __init__(
         self, job: JobSpec | str | Path, snapshot: MarketSnapshot | None = None, risk_model: RiskModel | None = None
     ) -> None:
+        self._inputs = (job, snapshot, risk_model)
+
+    @cached_property
+    def _prepared(self):
+        job, snapshot, risk_model = self._inputs
         prepared = _prepare(as_job(job), snapshot, risk_model)
-        self.problem: CompiledProblem = prepared.problem
-        self.data = prepared.data
-        self.problem.context.assign(self.data)
-        self.asset_ids = tuple(self.data.snapshot.asset_ids)
+        prepared.problem.context.assign(prepared.data)
+        return prepared
+
+    @property
+    def problem(self) -> CompiledProblem:
+        """The job's compiled problem, parameters assigned."""
+        return self._prepared.problem
+
+    @property
+    def data(self) -> DataView:
+        """The job's snapshot and risk model."""
+        return self._prepared.data
+
+    @cached_property
+    def asset_ids(self) -> tuple[str, ...]:
+        """The universe, in the weight vector's order."""
+        return tuple(self.data.snapshot.asset_ids)
 
     def use_book(self, current_weights: np.ndarray) -> None:
         """Measure holdings-relative rules (turnover, no-trade, trade size) against the desk's actual book."""

@@ -120,7 +120,7 @@ def build_orders(
         rounded = _in_universe(shares * prices / nav, positions, len(check.asset_ids))
         target_w = _in_universe(weights, positions, len(check.asset_ids))
         te_change = check.tracking_error(rounded) - check.tracking_error(target_w)
-    cash_after = cash - float((shares - current) @ prices)
+    cash_after = _cash_left(shares, current, prices, cash)
     column = pick_identifier(master, identifier)
     orders = _order_frame(ids, shares, current, weights, prices, nav, master, column, excluded)
     canonical = {
@@ -154,15 +154,20 @@ def build_orders(
 def _respect_cash(shares, current, weights, prices, lots, nav, cash, cash_buffer):
     shares = shares.copy()
     need = cash_buffer * nav
-    while cash - float((shares - current) @ prices) < need - 1e-9:
+    while _cash_left(shares, current, prices, cash) < need - 1e-9:
         buys = np.flatnonzero(shares > current)
         if not len(buys):
-            short = need - (cash - float((shares - current) @ prices))
+            short = need - _cash_left(shares, current, prices, cash)
             raise ExportError(f"not enough cash: the orders need {short:,.2f} more (cash {cash:,.2f}, buffer {need:,.2f})")
         over = shares[buys] * prices[buys] / nav - weights[buys]
         i = buys[int(np.argmax(over))]
         shares[i] = max(current[i], shares[i] - lots[i])
     return shares
+
+
+def _cash_left(shares, current, prices, cash) -> float:
+    """Cash after trading from ``current`` to ``shares`` (portfolio currency)."""
+    return cash - float((shares - current) @ prices)
 
 
 def _in_universe(values, positions, n):
@@ -184,7 +189,7 @@ def _repair(shares, current, weights, prices, lots, nav, cash, cash_buffer, chec
         total = np.sum([v.direction for v in broken], axis=0)  # a move that reduces every violation at once
         direction = np.array([total[p] if p >= 0 else 0.0 for p in positions])
         help_sell = np.where(inside & (shares - lots >= 0), direction * lot_weight, 0.0)
-        spare = cash - float((shares - current) @ prices) - cash_buffer * nav
+        spare = _cash_left(shares, current, prices, cash) - cash_buffer * nav
         help_buy = np.where(inside & (lots * prices <= spare), -direction * lot_weight, 0.0)
         over = shares * prices / nav - weights  # rounded up: sell those first among equals
         sell, buy = int(np.argmax(help_sell + 1e-12 * over)), int(np.argmax(help_buy - 1e-12 * over))
