@@ -11,13 +11,12 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
 
-from constraints import FactorExposure, JobSpec, SpecError, UniverseInfo
-from models import DataError
+from constraints import FactorExposure, JobSpec, UniverseInfo
 
-from ._errors import ExportError, InfeasibleError, SolverFailedError
+from ._cli_common import _ERRORS, EXIT_INFEASIBLE, _fail, out
+from ._errors import ExportError
 from ._output import write_files_atomically, write_run
 from ._result import TargetPortfolio
 from ._run import as_job, diagnose, estimate_risk, load_market_data, optimize
@@ -29,32 +28,6 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
-
-EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 2, 3, 4
-
-
-def _fail(error: Exception) -> typer.Exit:
-    """Print a one-paragraph error (no traceback) and pick the exit code."""
-    if isinstance(error, InfeasibleError):
-        code, title = EXIT_INFEASIBLE, "infeasible job"
-    elif isinstance(error, SolverFailedError):
-        code, title = EXIT_SOLVER, "solver failure"
-    elif isinstance(error, SpecError):
-        code, title = EXIT_BAD_INPUT, "invalid job"
-    elif isinstance(error, ExportError):
-        code, title = EXIT_BAD_INPUT, "export refused"
-    else:
-        code, title = EXIT_BAD_INPUT, "bad data"
-    err.print(f"[bold red]error ({title}):[/] {error}", highlight=False, soft_wrap=True)
-    err.print("nothing was written.", style="dim")
-    return typer.Exit(code)
-
-
-_ERRORS = (SpecError, DataError, InfeasibleError, SolverFailedError)
-
-
 def _output_dir(job: JobSpec, out_dir: Path | None) -> Path:
     """``--out`` if given, else the job's ``output.dir`` (relative to the job file), else ``out/``."""
     if out_dir is not None:
@@ -225,3 +198,9 @@ def print_summary(target: TargetPortfolio) -> None:
 def main() -> None:
     """Entry point for ``python -m optimizer``."""
     app()
+
+
+# Research commands (backtest, frontier, monitor, report) are registered last: they reuse this module's helpers.
+from .research._commands import register_commands  # noqa: E402
+
+register_commands(app)

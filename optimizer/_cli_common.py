@@ -1,0 +1,36 @@
+"""What every ``trimtab`` command shares: the consoles, the exit codes and the one-paragraph error."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from constraints import SpecError
+from models import DataError
+
+from ._errors import ExportError, InfeasibleError, SolverFailedError
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 2, 3, 4
+
+
+def _fail(error: Exception) -> typer.Exit:
+    """Print a one-paragraph error (no traceback) and pick the exit code."""
+    if isinstance(error, InfeasibleError):
+        code, title = EXIT_INFEASIBLE, "infeasible job"
+    elif isinstance(error, SolverFailedError):
+        code, title = EXIT_SOLVER, "solver failure"
+    elif isinstance(error, SpecError):
+        code, title = EXIT_BAD_INPUT, "invalid job"
+    elif isinstance(error, ExportError):
+        code, title = EXIT_BAD_INPUT, "export refused"
+    else:
+        code, title = EXIT_BAD_INPUT, "bad data"
+    err.print(f"[bold red]error ({title}):[/] {error}", highlight=False, soft_wrap=True)
+    err.print("nothing was written.", style="dim")
+    return typer.Exit(code)
+
+
+_ERRORS = (SpecError, DataError, InfeasibleError, SolverFailedError)

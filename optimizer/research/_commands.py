@@ -1,0 +1,13 @@
+"""The research commands of the ``trimtab`` CLI (backtest, frontier, monitor, report).
+
+Each command lives in its own ``_cli_<name>.py`` module with a ``register(app)`` function;
+:func:`register_commands` adds them all to the main Typer app.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Add every research command to ``app``."""
