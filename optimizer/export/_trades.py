@@ -5,7 +5,8 @@
 2. Trades smaller than ``min_trade_shares`` or ``min_trade_notional`` are skipped (an exit to
    zero is never skipped).
 3. Cash: the cash left, ``cash − Σ trade × price``, must be ≥ ``cash_buffer × NAV``. While it
-   is not, the buy rounded up the most (in weight) is cut by a lot.
+   is not, buys that were rounded up are cut by their lot, the most over target first; a
+   shortfall left after that is an error (the target itself needs more cash than there is).
 4. Every hard rule of the job is measured on the rounded weights; while one is broken by more
    than ``tolerance``, one lot is sold of the name whose sale helps it most (its gradient ×
    lot weight; names rounded up first), or bought when only buying helps and cash allows.
@@ -152,16 +153,30 @@ def build_orders(
 
 
 def _respect_cash(shares, current, weights, prices, lots, nav, cash, cash_buffer):
+    """Undo the rounding-up of buys (one lot each, the most over target first) until cash suffices.
+
+    Orders stay within one lot of the target; a shortfall that rounding does not explain is an
+    error, not a silent shrinking of the portfolio the optimizer chose.
+    """
     shares = shares.copy()
     need = cash_buffer * nav
-    while _cash_left(shares, current, prices, cash) < need - 1e-9:
-        buys = np.flatnonzero(shares > current)
-        if not len(buys):
-            short = need - _cash_left(shares, current, prices, cash)
-            raise ExportError(f"not enough cash: the orders need {short:,.2f} more (cash {cash:,.2f}, buffer {need:,.2f})")
-        over = shares[buys] * prices[buys] / nav - weights[buys]
-        i = buys[int(np.argmax(over))]
-        shares[i] = max(current[i], shares[i] - lots[i])
+    short = need - _cash_left(shares, current, prices, cash)
+    if short <= 1e-9:
+        return shares
+    exact = weights * nav / prices
+    rounded_up = np.flatnonzero((shares > current) & (shares > exact))
+    over = (shares[rounded_up] - exact[rounded_up]) * prices[rounded_up] / nav
+    order = rounded_up[np.argsort(-over, kind="stable")]
+    freed = np.cumsum(lots[order] * prices[order])
+    cut = order[: int(np.searchsorted(freed, short - 1e-9)) + 1]
+    shares[cut] -= lots[cut]
+    short = need - _cash_left(shares, current, prices, cash)
+    if short > 1e-9:
+        raise ExportError(
+            f"not enough cash: the orders need {short:,.2f} more (cash {cash:,.2f}, buffer {need:,.2f} = "
+            f"{cash_buffer:.2%} of NAV {nav:,.2f}); add cash, lower --cash-buffer, or keep the buffer in the "
+            "target with a `cash: {min: ...}` rule in the job"
+        )
     return shares
 
 

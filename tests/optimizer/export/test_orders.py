@@ -144,6 +144,22 @@ def test_not_enough_cash(desk, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_cash_undoes_only_the_rounding_up_most_over_target_first():
+    from optimizer.export._trades import _respect_cash
+
+    prices, lots, nav = np.array([10.0, 10.0, 10.0]), np.array([100, 100, 100]), 10_000.0
+    weights = np.array([0.36, 0.32, 0.32])  # exact shares 360, 320, 320 → rounded 400, 300, 300
+    current = np.zeros(3, dtype=np.int64)
+    rounded = np.array([400, 300, 300])
+    # 10 000 in cash buys the rounded book exactly; 9 900 is short by 100: cut the 40-share overshoot of name 0
+    assert list(_respect_cash(rounded, current, weights, prices, lots, nav, 10_000.0, 0.0)) == [400, 300, 300]
+    kept = _respect_cash(rounded, current, weights, prices, lots, nav, 9_900.0, 0.0)
+    assert list(kept) == [300, 300, 300] and np.all(np.abs(kept - weights * nav / prices) <= lots)
+    # 8 900 would need a cut beyond the rounding: an error with the amount, never a silently shrunk book
+    with pytest.raises(ExportError, match=r"not enough cash: the orders need 100\.00 more"):
+        _respect_cash(rounded, current, weights, prices, lots, nav, 8_900.0, 0.0)
+
+
 def test_cli_export_and_refusal(desk, tmp_path):
     from typer.testing import CliRunner
 
