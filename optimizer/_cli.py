@@ -1,6 +1,8 @@
-"""The ``trimtab`` command line: ``optimize``, ``diagnose`` and ``validate``.
+"""The ``trimtab`` command line: ``optimize``, ``diagnose``, ``validate``, ``export``, ``send`` (and the
+research commands registered from :mod:`optimizer.research`).
 
-Exit codes: 0 success; 2 bad job file or data; 3 infeasible; 4 solver failure.
+Exit codes: 0 success; 2 bad job file, data or export input; 3 infeasible; 4 solver failure;
+5 some orders sent were rejected or not answered.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from rich.table import Table
 
 from constraints import FactorExposure, JobSpec, UniverseInfo
 
-from ._cli_common import _ERRORS, EXIT_INFEASIBLE, _fail, out
+from ._cli_common import _ERRORS, EXIT_INFEASIBLE, EXIT_NOT_ACKNOWLEDGED, _fail, out
 from ._errors import ExportError
 from ._output import write_files_atomically, write_run
 from ._result import TargetPortfolio
@@ -144,6 +146,38 @@ def export_command(
         highlight=False,
     )
     out.print(f"wrote {written}", highlight=False)
+
+
+@app.command("send")
+def send_command(
+    batch_dir: Annotated[Path, typer.Argument(help="Batch directory written by export (OUT/<batch_id>).", show_default=False)],
+    fix_config: Annotated[Path, typer.Option("--fix-config", help="FIX session settings file.", show_default=False)],
+    style: Annotated[str, typer.Option("--style", help="single (NewOrderSingle each) or list (one NewOrderList).")] = "single",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to log on and hear about every order.")] = 30.0,
+    account: Annotated[str | None, typer.Option("--account", help="Account (1) on every order.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Send a batch that was sent before.")] = False,
+) -> None:
+    """Send an exported batch over a live FIX 4.4 session; report every order's answer."""
+    from .export import send_batch_dir
+
+    try:
+        report, record = send_batch_dir(batch_dir, fix_config, force=force, style=style, timeout=timeout, account=account)
+    except ExportError as error:
+        raise _fail(error) from None
+    table = Table(title=f"batch {report.batch_id} over {report.session_id}")
+    for column in ("order", "status", "text"):
+        table.add_column(column)
+    for answer in report.answers:
+        colour = {"acknowledged": "green", "rejected": "red"}.get(answer.status, "yellow")
+        table.add_row(answer.order_id, f"[{colour}]{answer.status}[/]", answer.text)
+    out.print(table)
+    out.print(
+        f"{len(report.acknowledged)} acknowledged, {len(report.rejected)} rejected, {len(report.no_answer)} without "
+        f"an answer; {len(report.unmatched)} unmatched message(s). Record: {record}; FIX log: {report.log_dir}",
+        highlight=False,
+    )
+    if report.rejected or report.no_answer:
+        raise typer.Exit(EXIT_NOT_ACKNOWLEDGED)
 
 
 def print_summary(target: TargetPortfolio) -> None:

@@ -13,7 +13,7 @@ from ._errors import ExportError, InfeasibleError, SolverFailedError
 out = Console()
 err = Console(stderr=True)
 
-EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 2, 3, 4
+EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_NOT_ACKNOWLEDGED = 2, 3, 4, 5
 
 
 def _fail(error: Exception) -> typer.Exit:

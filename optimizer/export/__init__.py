@@ -1,11 +1,13 @@
 """From a target portfolio to orders: whole lots, cash, identifiers, files, FIX.
 
-``export_run(run_dir, holdings, prices, out_dir, formats=...)`` does it all; the pieces are
+``export_run(run_dir, holdings, prices, out_dir, formats=...)`` writes a batch and
+``send_batch_dir(batch_dir, session_cfg)`` sends it over FIX; the pieces are
 :func:`build_orders` (rounding, cash, re-check of the job's rules), :func:`write_batch`
 (CSV/Parquet/JSON + manifest, atomic, refuses to overwrite) and the FIX writers.
 """
 
 from ._api import export_run
+from ._batch_dir import previous_sends, read_batch, send_batch_dir
 from ._fix import (
     FixUnavailableError,
     FixValidationError,
@@ -50,6 +52,9 @@ __all__ = [
     "Violation",
     "build_orders",
     "export_run",
+    "previous_sends",
+    "read_batch",
+    "send_batch_dir",
     "load_mapping",
     "neutral_frame",
     "read_holdings",

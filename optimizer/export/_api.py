@@ -7,10 +7,10 @@ from pathlib import Path
 
 from constraints import Restricted
 
-from .._errors import ExportError
 from .._result import TargetPortfolio
 from ._check import PortfolioCheck
 from ._files import Mapping, load_mapping, write_batch
+from ._fix import write_fix_bytes
 from ._inputs import read_holdings, read_security_master
 from ._run_dir import RunTarget, read_run
 from ._schema import OrderBatch
@@ -42,7 +42,8 @@ def export_run(
     out_dir : path
         The batch goes to ``out_dir/<batch_id>/``.
     formats : tuple of str
-        Any of ``csv``, ``parquet``, ``json``, ``fix``.
+        Any of ``csv``, ``parquet``, ``json``, ``fix``. ``orders.json`` is always written too: it is the
+        batch's canonical record, the one ``trimtab send`` reads back.
     mapping : path or Mapping, optional
         The OMS's CSV layout.
     check : bool
@@ -74,14 +75,9 @@ def export_run(
     )
     fix_files: dict[str, bytes] = {}
     if "fix" in formats:
-        try:
-            from ._fix import write_fix_bytes
-        except ImportError:
-            raise ExportError("FIX export is not wired in yet; use csv, parquet or json") from None
         fix_files["orders.fix"] = write_fix_bytes(batch, style=fix_style)
-    written = write_batch(
-        batch, out_dir, tuple(f for f in formats if f != "fix"), mapping=mapping, fix_files=fix_files, force=force
-    )
+    files = tuple(dict.fromkeys((*(f for f in formats if f != "fix"), "json")))  # orders.json: the canonical record
+    written = write_batch(batch, out_dir, files, mapping=mapping, fix_files=fix_files, force=force)
     return batch, written
 
 

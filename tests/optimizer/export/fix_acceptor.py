@@ -141,3 +141,7 @@ class Acceptor:
 
     def __exit__(self, *exc: object) -> None:
         self.acceptor.stop()
+        # Destroy it now: QuickFIX keeps one process-wide session registry, and an acceptor destroyed later by
+        # the garbage collector would unregister the *next* test's session of the same id (its logon then gets
+        # "Session not found").
+        del self.acceptor
