@@ -24,6 +24,7 @@ from ._concentration import (
 from ._plots_portfolio import plot_active_weights, plot_risk_decomposition, plot_sector_weights
 from ._plots_research import plot_backtest, plot_concentration, plot_frontier
 from ._risk_decomposition import RiskDecomposition, risk_decomposition
+from ._report import render_report, write_report
 
 __all__: list[str] = [
     "RiskDecomposition",
@@ -34,6 +35,8 @@ __all__: list[str] = [
     "plot_risk_decomposition",
     "plot_sector_weights",
     "risk_decomposition",
+    "render_report",
+    "write_report",
 ]
 __all__ += [
     "concentration_over_time",

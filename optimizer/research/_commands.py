@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import typer
 
+from . import _cli_report
+
 
 def register_commands(app: typer.Typer) -> None:
     """Add every research command to ``app``."""
+    _cli_report.register(app)

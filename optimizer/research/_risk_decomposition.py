@@ -9,6 +9,7 @@ TE units (annualized fraction) and add up exactly to TE; dividing by TE gives sh
 
 from __future__ import annotations
 
+import base64
 import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -70,9 +71,15 @@ class RiskDecomposition:
     risk_model: str
 
     def _repr_html_(self) -> str:
+        """Jupyter: the figure of :func:`plot_risk_decomposition` (inline PNG) and the tables."""
+        from ._plots import figure_png  # the plot modules import this one
+        from ._plots_portfolio import plot_risk_decomposition
+
+        png = base64.b64encode(figure_png(plot_risk_decomposition(self))).decode("ascii")
         return (
             f"<h4>Tracking error {self.tracking_error:.3%} — decomposition</h4>"
             f"<p>{html.escape(self.risk_model)}; Euler contributions in TE units (they add up to TE).</p>"
+            f"<img alt='risk decomposition' src='data:image/png;base64,{png}'>"
             + "<h5>Factor vs specific</h5>"
             + self.components.to_html(float_format=lambda x: f"{x:.6g}")
             + "<h5>By factor</h5>"

@@ -128,3 +128,13 @@ def test_decomposition_of_a_solved_target_reproduces_its_diagnostics(toy):
     )
     # the capped group is underweight by 5 % of NAV, as the rule demands
     assert d.by_group.loc["TOP5", "active_weight"] == pytest.approx(-0.05, abs=1e-6)
+
+
+def test_jupyter_rendering_shows_the_figure_and_the_tables():
+    portfolio, model, active = _small_case()
+    d = risk_decomposition(portfolio, model, {"G1": ["A0"]})
+    page = d._repr_html_()
+    te = float(np.sqrt(active @ _full_covariance(model) @ active))
+    assert f"Tracking error {te:.3%}" in page
+    assert page.count("src='data:image/png;base64,iVBORw0KGgo") == 1  # base64 of the PNG signature
+    assert page.count("<table") == 4  # components, by factor, by sector, by group
