@@ -176,3 +176,20 @@ def test_cli_export_and_refusal(desk, tmp_path):
     assert again.exit_code == 2 and "already exported" in " ".join(again.output.split()) and "Traceback" not in again.output
     forced = CliRunner().invoke(app, [*args, "--force"])
     assert forced.exit_code == 0, forced.output
+
+
+def test_the_readme_example_desk_files_are_current_and_export(desk, tmp_path):
+    """examples/desk/ is what make_desk_files.py writes, and the README's export of it holds cash and the rules."""
+    import runpy
+    import shutil
+
+    examples = Path(__file__).parents[3] / "examples" / "desk"
+    shutil.copy(examples / "make_desk_files.py", tmp_path / "make_desk_files.py")
+    runpy.run_path(str(tmp_path / "make_desk_files.py"), run_name="__main__")
+    for name in ("holdings.csv", "prices.csv"):
+        assert (tmp_path / name).read_bytes() == (examples / name).read_bytes(), name
+    batch, where = export_run(desk["root"] / "run", examples / "holdings.csv", examples / "prices.csv", tmp_path / "out",
+                              cash=46453.82, formats=("csv", "fix"))
+    assert batch.meta["cash_after"] >= 0 and sorted(p.name for p in where.iterdir()) == [
+        "manifest.json", "orders.csv", "orders.fix", "orders.json"]
+    assert set(batch.orders["identifier_type"]) == {"ISIN"}
