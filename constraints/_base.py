@@ -204,8 +204,12 @@ class BuiltConstraint:
         return cp.sum(cp.hstack(terms)) if len(terms) > 1 else terms[0]
 
     def measure(self) -> Measurement:
-        """Evaluate numerically on the variables' current values (independent of the solver)."""
-        value = np.atleast_1d(np.asarray(self.lhs.value, dtype=float))
+        """Evaluate numerically on the variables' current values (independent of the solver).
+
+        Without values (after an infeasible solve) the value and slack are NaN.
+        """
+        raw = self.lhs.value
+        value = np.atleast_1d(np.asarray(raw, dtype=float)) if raw is not None else np.full(self.lhs.shape or (1,), np.nan)
         candidates: list[tuple[np.ndarray, np.ndarray, str]] = []
         if self.upper is not None:
             upper = np.broadcast_to(np.atleast_1d(np.asarray(self.upper.value, dtype=float)), value.shape)

@@ -14,6 +14,7 @@ import json
 import time
 import warnings
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -165,7 +166,14 @@ class CompiledProblem:
             terms.append(soft.penalty * b.violation(deadband))
         return cp.sum(cp.hstack(terms)) if terms else cp.Constant(0.0)
 
-    def solve(self, data: DataView, solver: SolverSpec, *, allow_relaxation: bool = False) -> Solution:
+    def solve(
+        self,
+        data: DataView,
+        solver: SolverSpec,
+        *,
+        allow_relaxation: bool = False,
+        overrides: Mapping[str, np.ndarray | float] | None = None,
+    ) -> Solution:
         """Assign the data's parameter values, solve, verify every constraint numerically.
 
         Parameters
@@ -177,6 +185,9 @@ class CompiledProblem:
         allow_relaxation : bool
             When the hard rules conflict, relax rules with a ``priority`` (lowest first, as
             little as needed) instead of failing.
+        overrides : mapping of str to array, optional
+            Values for named parameters (``"constraints[3].upper"``) set after the data's:
+            a frontier sweeps one bound this way without recompiling. The checks use them.
 
         Raises
         ------
@@ -187,6 +198,7 @@ class CompiledProblem:
         """
         started = time.perf_counter()
         self.context.assign(data)
+        self._override(overrides or {})
         if self.holdings_count is not None:
             solution, report = self.holdings_count.solve(solver)
             return dataclasses.replace(solution, seconds=time.perf_counter() - started, cardinality=report)
@@ -203,6 +215,13 @@ class CompiledProblem:
         if infeasible:
             raise self.infeasible_error()
         raise SolverFailedError("no solver produced a verified solution: " + " | ".join(attempts))
+
+    def _override(self, overrides: Mapping[str, np.ndarray | float]) -> None:
+        parameters = self.context.parameters
+        for name, value in overrides.items():
+            if name not in parameters:
+                raise ValueError(f"no parameter {name!r} in the compiled problem")
+            parameters[name].value = np.asarray(value, dtype=float).reshape(parameters[name].shape)
 
     def _solve_verified(
         self, problem: cp.Problem, solver: SolverSpec, relaxed: frozenset[int]

@@ -4,6 +4,7 @@ Everything here is built on the public core (``optimizer.optimize``, ``models``)
 ``optimizer``'s core imports this package.
 """
 
+from ._frontier import Frontier, frontier, mag7_cap_frontier, tilt_frontier, turnover_frontier
 from ._concentration import (
     concentration_over_time,
     concentration_table,
@@ -39,6 +40,11 @@ __all__: list[str] = [
     "write_report",
 ]
 __all__ += [
+    "Frontier",
+    "frontier",
+    "mag7_cap_frontier",
+    "tilt_frontier",
+    "turnover_frontier",
     "concentration_over_time",
     "concentration_table",
     "drifted_weights",

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import typer
 
+from . import _cli_frontier, _cli_monitor
 from . import _cli_report
 
 
 def register_commands(app: typer.Typer) -> None:
     """Add every research command to ``app``."""
+    _cli_frontier.register(app)
+    _cli_monitor.register(app)
     _cli_report.register(app)

@@ -201,3 +201,32 @@ def test_embedded_benchmark_concentration():
     assert table.loc["equal_weight", "hhi"] == pytest.approx(1 / 500)
     mag7 = snapshot.benchmark_weights[list(snapshot.groups["MAG7"])].sum()
     assert table.loc["benchmark", "MAG7"] == pytest.approx(mag7)
+
+
+def test_monitor_cli_on_a_run_directory(tmp_path):
+    from typer.testing import CliRunner
+
+    import optimizer
+    from optimizer._cli import app
+
+    job = tmp_path / "job.yaml"
+    job.write_text("data: {source: embedded, seed: 7}\nconstraints:\n  - group_weight: {group: MAG7, max: 0.20}\n")
+    run_dir = tmp_path / "run"
+    target = optimizer.optimize(job)
+    optimizer.write_run(target, run_dir)
+    runner = CliRunner()
+    done = runner.invoke(app, ["monitor", str(run_dir), "--window", "63", "--top", "5"])
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(run_dir / "concentration.csv", index_col="portfolio")
+    assert list(table.index) == ["benchmark", "target", "equal_weight"]
+    w = target.weights.to_numpy()
+    assert table.loc["target", "top_n_weight"] == pytest.approx(np.sort(w)[-5:].sum(), rel=1e-8)
+    assert table.loc["target", "hhi"] == pytest.approx(np.sum(w**2), rel=1e-8)
+    assert table.loc["target", "MAG7"] == pytest.approx(0.20, abs=1e-7)
+    assert table.loc["equal_weight", "effective_n"] == pytest.approx(500)
+    over_time = pd.read_csv(run_dir / "concentration_over_time.csv", index_col="date", parse_dates=True)
+    assert list(over_time.columns) == ["top_5_weight", "hhi", "effective_n", "sector_hhi", "MAG7"]
+    wb = target.benchmark.to_numpy()
+    assert over_time["hhi"].iloc[-1] == pytest.approx(np.sum(wb**2), rel=1e-8)
+    again = runner.invoke(app, ["monitor", str(run_dir)])
+    assert again.exit_code == 2 and "--force" in again.output

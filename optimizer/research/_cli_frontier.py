@@ -1,0 +1,108 @@
+"""``trimtab frontier``: tracking error along a sweep of one rule's bound, as a table and a CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from .._cli_common import _ERRORS, _fail, out
+from .._errors import ExportError
+from .._output import write_files_atomically
+from ._frontier import SIDES, Frontier, frontier
+
+
+def write_new_files(out_dir: Path, files: dict[str, bytes], *, force: bool) -> dict[str, Path]:
+    """Write ``files`` into ``out_dir`` atomically; refuse to replace any existing one unless ``force``.
+
+    Raises
+    ------
+    ExportError
+        A file exists and ``force`` is off (nothing is written).
+    """
+    existing = [str(out_dir / name) for name in files if (out_dir / name).exists()]
+    if existing and not force:
+        raise ExportError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
+    return write_files_atomically(out_dir, files)
+
+
+def frontier_csv(result: Frontier) -> bytes:
+    """The frontier's points as CSV bytes (one row per bound, in sweep order)."""
+    return result.points.to_csv(index=False, float_format="%.10g").encode()
+
+
+def print_frontier(result: Frontier) -> None:
+    """The frontier as a terminal table; infeasible points say so (and why, below the table)."""
+    points = result.points
+    table = Table(title=f"Frontier: {result.constraint} ({result.side} swept)")
+    groups = [c for c in points.columns if c.endswith("_weight")]
+    factors = [c for c in points.columns if c.endswith("_exposure")]
+    headers = ["bound", "TE", "active share", "turnover"]
+    headers += [c.removesuffix("_weight") for c in groups] + [c.removesuffix("_exposure") + " σ" for c in factors]
+    for column in headers:
+        table.add_column(column, justify="right")
+    table.add_column("rule", justify="right", min_width=10)
+    for _, row in points.iterrows():
+        if not row["feasible"]:
+            dashes = ("—",) * (len(headers) - 1)
+            table.add_row(f"{row['bound']:.4g}", *dashes, f"[red]{row['status']}[/]")
+            continue
+        status = "binding" if row["binding"] else "slack"
+        if row["status"] != "optimal":
+            status += f" ({row['status']})"
+        table.add_row(
+            f"{row['bound']:.4g}",
+            f"{row['tracking_error']:.3%}",
+            f"{row['active_share']:.1%}",
+            f"{row['turnover']:.1%}",
+            *(f"{row[c]:.1%}" for c in groups),
+            *(f"{row[c]:+.3f}" for c in factors),
+            status,
+        )
+    out.print(table)
+    for _, row in points[~points["feasible"]].iterrows():
+        out.print(f"[red]{row['bound']:.4g}[/]: {row['message']}", highlight=False)
+
+
+def frontier_command(
+    job_file: Annotated[Path, typer.Argument(help="Job file (YAML).", show_default=False)],
+    constraint: Annotated[
+        str,
+        typer.Option(
+            "--constraint", "-c", help="The rule: its name, key (turnover) or key:subject (group_weight:MAG7).",
+            show_default=False,
+        ),
+    ],
+    start: Annotated[float, typer.Option("--from", help="First bound (the rule's units).", show_default=False)],
+    stop: Annotated[float, typer.Option("--to", help="Last bound.", show_default=False)],
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Number of bounds, evenly spaced.")] = 6,
+    side: Annotated[str, typer.Option("--side", help="Sweep the rule's max or its min.")] = "max",
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Write the points to this CSV.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing CSV.")] = False,
+) -> None:
+    """Sweep one rule's bound from --from to --to and print the tracking error at each (compiled once).
+
+    Infeasible bounds are reported as such; the sweep goes on.
+    """
+    if side not in SIDES:
+        raise typer.BadParameter(f"--side must be one of {', '.join(SIDES)}", param_hint="--side")
+    try:
+        if out_file is not None and out_file.exists() and not force:
+            raise ExportError(f"{out_file} already exists; pass --force to overwrite")
+        result = frontier(job_file, constraint, np.linspace(start, stop, steps), side=side)
+        written = None
+        if out_file is not None:
+            written = write_new_files(out_file.parent, {out_file.name: frontier_csv(result)}, force=force)
+    except (*_ERRORS, ExportError) as error:
+        raise _fail(error) from None
+    print_frontier(result)
+    if written:
+        out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``trimtab frontier`` to ``app``."""
+    app.command("frontier")(frontier_command)

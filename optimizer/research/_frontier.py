@@ -1,0 +1,301 @@
+"""Frontiers: tracking error as one rule's bound is swept, re-solved through CVXPY parameters.
+
+The job is compiled once; each point sets the swept bound's parameter
+(``constraints[i].upper`` or ``.lower``) and re-solves, and every point is verified like
+any solve (every constraint re-checked numerically on the weights). A bound no portfolio
+can meet is recorded as an infeasible point (TE NaN) and the sweep goes on. Points are
+solved with relaxation off, whatever the job says: a frontier measures the rule as stated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from constraints import Constraint, FactorExposure, GroupWeight, JobSpec, SpecError, Turnover
+from models import MarketSnapshot, RiskModel
+
+from .._errors import InfeasibleError, SolverFailedError
+from .._run import _prepare, _target_portfolio, as_job, load_market_data, with_job_groups
+
+SIDES = {"max": "upper", "min": "lower"}
+SENSES = {"max": "<=", "min": ">="}
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """Tracking error along a sweep of one constraint's bound.
+
+    Attributes
+    ----------
+    constraint : str
+        The swept rule: its ``name``, else its description without bounds (``MAG7 weight``).
+    side : {"max", "min"}
+        Which bound was swept.
+    points : pd.DataFrame
+        One row per bound, in sweep order: ``bound`` (the rule's units, absolute),
+        ``tracking_error`` (annualized fraction, NaN when infeasible), ``feasible``,
+        ``status`` (``optimal``, ``infeasible``, ``solver_failed``), ``value`` (the rule's
+        measured value), ``binding``, ``active_share``, ``turnover`` (two-way, fractions),
+        ``<group>_weight`` per group, ``<factor>_exposure`` (σ) per tilted characteristic,
+        ``solve_seconds`` and ``message`` (why a point failed).
+    weights : pd.DataFrame
+        Target weights, asset_id × point position (0, 1, … in sweep order; NaN when infeasible).
+    """
+
+    constraint: str
+    side: str
+    points: pd.DataFrame
+    weights: pd.DataFrame | None = None
+
+    @property
+    def feasible(self) -> pd.DataFrame:
+        """The feasible points only."""
+        return self.points[self.points["feasible"]]
+
+    def _repr_html_(self) -> str:
+        shown = self.points.drop(columns=["message", "solve_seconds"], errors="ignore")
+        n_bad = int((~self.points["feasible"]).sum())
+        title = f"Frontier: {html.escape(self.constraint)} — sweeping {self.side}"
+        note = f" ({n_bad} infeasible point{'s' if n_bad != 1 else ''})" if n_bad else ""
+        return f"<h4>{title}{note}</h4>" + shown.to_html(index=False, float_format=lambda x: f"{x:.4f}", na_rep="—")
+
+
+def frontier(
+    job: JobSpec | str | Path,
+    constraint: str,
+    bounds: Iterable[float],
+    *,
+    side: str = "max",
+    snapshot: MarketSnapshot | None = None,
+    risk_model: RiskModel | None = None,
+) -> Frontier:
+    """Sweep one constraint's bound and record the minimum tracking error at each.
+
+    Parameters
+    ----------
+    job : JobSpec or path
+        The job (its other rules stay as written).
+    constraint : str
+        The rule's ``name`` in the job, its description (``MAG7 weight <= 0.2``), its key
+        when unique (``turnover``), or ``key:subject`` (``group_weight:MAG7``,
+        ``factor_exposure:value``).
+    bounds : iterable of float
+        Absolute bound values in the rule's units (weights as fractions, exposures in σ),
+        in sweep order; a rule with a benchmark-relative bound is swept in absolute terms.
+    side : {"max", "min"}
+        Which bound to sweep; a rule without that side gets one.
+    snapshot, risk_model : optional
+        Data and risk model to use instead of the job's (see :func:`optimizer.optimize`).
+
+    Returns
+    -------
+    Frontier
+
+    Raises
+    ------
+    SpecError
+        Unknown or ambiguous constraint (listing the choices), bad side or bounds.
+    """
+    job = as_job(job)
+    values = _check_bounds(bounds)
+    index = find_constraint(job, constraint)
+    return _sweep(job, index, values, side, snapshot, risk_model)
+
+
+def mag7_cap_frontier(job: JobSpec | str | Path, caps: Iterable[float] | None = None, **kw) -> Frontier:
+    """TE against the cap on the ``MAG7`` group's weight (fraction of NAV).
+
+    Default caps run from the benchmark's MAG7 weight down to 5 % (the benchmark's weight,
+    then every 2.5 % below it). A job without a MAG7 cap gets one.
+    """
+    job = as_job(job)
+    if caps is None:
+        snapshot = kw.get("snapshot")
+        snapshot = load_market_data(job) if snapshot is None else with_job_groups(job, snapshot)
+        if "MAG7" not in snapshot.groups:
+            raise SpecError("the data have no MAG7 group", choices=tuple(snapshot.groups))
+        benchmark = float(snapshot.benchmark_weights[list(snapshot.groups["MAG7"])].sum())
+        steps = np.arange(np.floor(benchmark / 0.025 - 1e-9), 1, -1) * 0.025
+        caps = [benchmark] + [round(c, 4) for c in steps if 0.05 - 1e-9 <= c < benchmark]
+    caps = _check_bounds(caps)
+    matches = [i for i, c in enumerate(job.constraints) if isinstance(c, GroupWeight) and c.group == "MAG7"]
+    if len(matches) > 1:
+        raise SpecError("several MAG7 group_weight rules; use frontier() with one's name", choices=_handles(job, matches))
+    job, index = (job, matches[0]) if matches else _added(job, GroupWeight(group="MAG7", max=caps[0]))
+    return _sweep(job, index, caps, "max", kw.get("snapshot"), kw.get("risk_model"))
+
+
+def tilt_frontier(
+    job: JobSpec | str | Path, factor: str = "value", targets: Iterable[float] | None = None, **kw
+) -> Frontier:
+    """TE against the minimum active exposure to ``factor`` (σ), 0 → 1 σ by default.
+
+    A job without a ``factor_exposure`` rule on ``factor`` gets one.
+    """
+    job = as_job(job)
+    targets = _check_bounds(np.linspace(0.0, 1.0, 6) if targets is None else targets)
+    matches = [i for i, c in enumerate(job.constraints) if isinstance(c, FactorExposure) and c.factor == factor]
+    if len(matches) > 1:
+        raise SpecError(f"several factor_exposure rules on {factor!r}", choices=_handles(job, matches))
+    job, index = (job, matches[0]) if matches else _added(job, FactorExposure(factor=factor, min=targets[0]))
+    return _sweep(job, index, targets, "min", kw.get("snapshot"), kw.get("risk_model"))
+
+
+def turnover_frontier(job: JobSpec | str | Path, budgets: Iterable[float] | None = None, **kw) -> Frontier:
+    """TE against the turnover budget (fraction of NAV, the rule's kind; two-way when added).
+
+    Default budgets: 5 %, 10 %, 20 %, 30 %, 50 %, 75 %, 100 %. A job without a turnover
+    rule gets one.
+    """
+    job = as_job(job)
+    budgets = _check_bounds((0.05, 0.10, 0.20, 0.30, 0.50, 0.75, 1.00) if budgets is None else budgets)
+    matches = [i for i, c in enumerate(job.constraints) if isinstance(c, Turnover)]
+    if len(matches) > 1:
+        raise SpecError("several turnover rules", choices=_handles(job, matches))
+    job, index = (job, matches[0]) if matches else _added(job, Turnover(max=max(budgets)))
+    return _sweep(job, index, budgets, "max", kw.get("snapshot"), kw.get("risk_model"))
+
+
+# -- finding the rule ---------------------------------------------------------------------
+def constraint_handles(constraint: Constraint) -> tuple[str, ...]:
+    """The strings that name a rule in :func:`frontier`: name, description, key, key:subject."""
+    handles = [constraint.name] if constraint.name else []
+    handles += [constraint.describe(), constraint.key]
+    if isinstance(constraint, GroupWeight):
+        handles.append(f"{constraint.key}:{constraint.subject}")
+    elif isinstance(constraint, FactorExposure):
+        handles.append(f"{constraint.key}:{constraint.factor}")
+    return tuple(dict.fromkeys(handles))
+
+
+def find_constraint(job: JobSpec, constraint: str) -> int:
+    """Position in ``job.constraints`` of the one rule ``constraint`` names.
+
+    Raises
+    ------
+    SpecError
+        No rule or several rules match; the message lists the handles to choose from.
+    """
+    matches = [i for i, c in enumerate(job.constraints) if constraint in constraint_handles(c)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise SpecError(f"no constraint {constraint!r} in the job", file=job.source, choices=_handles(job))
+    raise SpecError(f"{constraint!r} names {len(matches)} constraints", file=job.source, choices=_handles(job, matches))
+
+
+def rule_title(constraint: Constraint) -> str:
+    """The rule's ``name``, else its description without bounds (``MAG7 weight``)."""
+    return constraint.name or re.split(r" (?:<=|>=|==) ", constraint.describe())[0]
+
+
+def _handles(job: JobSpec, positions: Sequence[int] | None = None) -> tuple[str, ...]:
+    """Handles that name exactly one of the rules at ``positions`` (all rules by default)."""
+    positions = range(len(job.constraints)) if positions is None else positions
+    counts: dict[str, int] = {}
+    for c in job.constraints:
+        for h in constraint_handles(c):
+            counts[h] = counts.get(h, 0) + 1
+    unique = [h for i in positions for h in constraint_handles(job.constraints[i]) if counts[h] == 1]
+    return tuple(dict.fromkeys(unique))
+
+
+def _added(job: JobSpec, constraint: Constraint) -> tuple[JobSpec, int]:
+    return dataclasses.replace(job, constraints=(*job.constraints, constraint)), len(job.constraints)
+
+
+def _with_side(job: JobSpec, index: int, side: str, bound: float) -> JobSpec:
+    """The job with rule ``index`` given a ``side`` bound, if it has none (so it compiles one)."""
+    rule = job.constraints[index]
+    if getattr(rule, "target", None) is not None:
+        raise SpecError(f"{rule.label!r} has a target; sweep a rule with min/max", file=job.source)
+    if not hasattr(rule, side):
+        raise SpecError(f"{rule.label!r} has no {side!r} bound to sweep", file=job.source, choices=_sides(rule))
+    if getattr(rule, side) is not None:
+        return job
+    try:
+        replaced = dataclasses.replace(rule, **{side: bound})
+    except ValueError as err:
+        raise SpecError(f"cannot give {rule.label!r} a {side} of {bound:g}: {err}", file=job.source) from None
+    constraints = list(job.constraints)
+    constraints[index] = replaced
+    return dataclasses.replace(job, constraints=tuple(constraints))
+
+
+def _sides(rule: Constraint) -> tuple[str, ...]:
+    return tuple(s for s in SIDES if hasattr(rule, s))
+
+
+def _check_bounds(bounds: Iterable[float]) -> list[float]:
+    values = [float(b) for b in bounds]
+    if not values:
+        raise SpecError("a frontier needs at least one bound")
+    if not all(np.isfinite(values)):
+        raise SpecError(f"frontier bounds must be finite, got {values}")
+    return values
+
+
+# -- the sweep ----------------------------------------------------------------------------
+def _sweep(
+    job: JobSpec,
+    index: int,
+    bounds: list[float],
+    side: str,
+    snapshot: MarketSnapshot | None,
+    risk_model: RiskModel | None,
+) -> Frontier:
+    if side not in SIDES:
+        raise SpecError(f"unknown side {side!r}", choices=tuple(SIDES))
+    job = _with_side(job, index, side, bounds[0])
+    prepared = _prepare(job, snapshot, risk_model)
+    problem = prepared.problem
+    position = len(job.effective_constraints) - len(job.constraints) + index
+    built = problem.built[position]
+    parameter = built.upper if side == "max" else built.lower
+    if not isinstance(parameter, cp.Parameter):
+        raise SpecError(f"{built.spec.label!r}: its {side} is not a parameter and cannot be swept", file=job.source)
+    if parameter.is_nonneg() and min(bounds) < 0:
+        raise SpecError(f"{built.spec.label!r}: its {side} cannot be negative (got {min(bounds):g})", file=job.source)
+    title = rule_title(built.spec)
+    factors = sorted({c.factor for c in job.constraints if isinstance(c, FactorExposure)})
+    rows, weights = [], {}
+    for i, bound in enumerate(bounds):
+        overrides = {parameter.name(): np.full(parameter.shape, bound)}
+        row: dict[str, object] = {"bound": bound}
+        try:
+            solution = problem.solve(prepared.data, job.solver, overrides=overrides)
+        except InfeasibleError as error:
+            message = str(error).replace(built.spec.label, f"{title} {SENSES[side]} {bound:g}")
+            row.update(tracking_error=np.nan, feasible=False, status="infeasible", message=message)
+        except SolverFailedError as error:
+            row.update(tracking_error=np.nan, feasible=False, status="solver_failed", message=str(error))
+        else:
+            target = _target_portfolio(prepared, solution)
+            d = target.diagnostics
+            report = solution.reports[position]
+            row.update(
+                tracking_error=d.tracking_error, feasible=True, status=d.status, value=report.value,
+                binding=report.binding, marginal_te=report.marginal_te, active_share=d.active_share,
+                turnover=d.turnover,
+                **{f"{g}_weight": v["target"] for g, v in d.groups.items()},
+                **{f"{f}_exposure": d.active_exposures[f] for f in factors if f in d.active_exposures},
+                solve_seconds=d.solve_seconds, message="",
+            )
+            weights[i] = target.weights
+        rows.append(row)
+    points = pd.DataFrame(rows)
+    order = ["bound", "tracking_error", "feasible", "status", "value", "binding", "marginal_te"]
+    points = points[[c for c in order if c in points] + [c for c in points if c not in order]]
+    points["feasible"] = points["feasible"].astype(bool)
+    ids = prepared.data.snapshot.asset_ids
+    table = pd.DataFrame({i: weights.get(i, pd.Series(np.nan, index=ids)) for i in range(len(bounds))}, index=ids)
+    return Frontier(constraint=title, side=side, points=points, weights=table)
