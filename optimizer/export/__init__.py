@@ -9,14 +9,13 @@
 from ._api import export_run
 from ._batch_dir import previous_sends, read_batch, send_batch_dir
 from ._fix import (
-    FixUnavailableError,
-    FixValidationError,
     new_order_list,
     new_order_singles,
     split_allocations,
     write_fix_bytes,
     write_fix_file,
 )
+from ._fix_dictionary import FixUnavailableError, FixValidationError
 from ._check import PortfolioCheck, Violation
 from ._files import FORMATS, NEUTRAL_COLUMNS, Mapping, load_mapping, neutral_frame, write_batch
 from ._inputs import IDENTIFIER_PREFERENCE, read_holdings, read_security_master
