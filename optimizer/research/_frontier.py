@@ -111,7 +111,13 @@ def frontier(
     return _sweep(job, index, values, side, snapshot, risk_model)
 
 
-def mag7_cap_frontier(job: JobSpec | str | Path, caps: Iterable[float] | None = None, **kw) -> Frontier:
+def mag7_cap_frontier(
+    job: JobSpec | str | Path,
+    caps: Iterable[float] | None = None,
+    *,
+    snapshot: MarketSnapshot | None = None,
+    risk_model: RiskModel | None = None,
+) -> Frontier:
     """TE against the cap on the ``MAG7`` group's weight (fraction of NAV).
 
     Default caps run from the benchmark's MAG7 weight down to 5 % (the benchmark's weight,
@@ -119,11 +125,10 @@ def mag7_cap_frontier(job: JobSpec | str | Path, caps: Iterable[float] | None = 
     """
     job = as_job(job)
     if caps is None:
-        snapshot = kw.get("snapshot")
-        snapshot = load_market_data(job) if snapshot is None else with_job_groups(job, snapshot)
-        if "MAG7" not in snapshot.groups:
-            raise SpecError("the data have no MAG7 group", choices=tuple(snapshot.groups))
-        benchmark = float(snapshot.benchmark_weights[list(snapshot.groups["MAG7"])].sum())
+        data = load_market_data(job) if snapshot is None else with_job_groups(job, snapshot)
+        if "MAG7" not in data.groups:
+            raise SpecError("the data have no MAG7 group", choices=tuple(data.groups))
+        benchmark = float(data.benchmark_weights[list(data.groups["MAG7"])].sum())
         steps = np.arange(np.floor(benchmark / 0.025 - 1e-9), 1, -1) * 0.025
         caps = [benchmark] + [round(c, 4) for c in steps if 0.05 - 1e-9 <= c < benchmark]
     caps = _check_bounds(caps)
@@ -131,11 +136,16 @@ def mag7_cap_frontier(job: JobSpec | str | Path, caps: Iterable[float] | None = 
     if len(matches) > 1:
         raise SpecError("several MAG7 group_weight rules; use frontier() with one's name", choices=_handles(job, matches))
     job, index = (job, matches[0]) if matches else _added(job, GroupWeight(group="MAG7", max=caps[0]))
-    return _sweep(job, index, caps, "max", kw.get("snapshot"), kw.get("risk_model"))
+    return _sweep(job, index, caps, "max", snapshot, risk_model)
 
 
 def tilt_frontier(
-    job: JobSpec | str | Path, factor: str = "value", targets: Iterable[float] | None = None, **kw
+    job: JobSpec | str | Path,
+    factor: str = "value",
+    targets: Iterable[float] | None = None,
+    *,
+    snapshot: MarketSnapshot | None = None,
+    risk_model: RiskModel | None = None,
 ) -> Frontier:
     """TE against the minimum active exposure to ``factor`` (σ), 0 → 1 σ by default.
 
@@ -147,10 +157,16 @@ def tilt_frontier(
     if len(matches) > 1:
         raise SpecError(f"several factor_exposure rules on {factor!r}", choices=_handles(job, matches))
     job, index = (job, matches[0]) if matches else _added(job, FactorExposure(factor=factor, min=targets[0]))
-    return _sweep(job, index, targets, "min", kw.get("snapshot"), kw.get("risk_model"))
+    return _sweep(job, index, targets, "min", snapshot, risk_model)
 
 
-def turnover_frontier(job: JobSpec | str | Path, budgets: Iterable[float] | None = None, **kw) -> Frontier:
+def turnover_frontier(
+    job: JobSpec | str | Path,
+    budgets: Iterable[float] | None = None,
+    *,
+    snapshot: MarketSnapshot | None = None,
+    risk_model: RiskModel | None = None,
+) -> Frontier:
     """TE against the turnover budget (fraction of NAV, the rule's kind; two-way when added).
 
     Default budgets: 5 %, 10 %, 20 %, 30 %, 50 %, 75 %, 100 %. A job without a turnover
@@ -162,7 +178,7 @@ def turnover_frontier(job: JobSpec | str | Path, budgets: Iterable[float] | None
     if len(matches) > 1:
         raise SpecError("several turnover rules", choices=_handles(job, matches))
     job, index = (job, matches[0]) if matches else _added(job, Turnover(max=max(budgets)))
-    return _sweep(job, index, budgets, "max", kw.get("snapshot"), kw.get("risk_model"))
+    return _sweep(job, index, budgets, "max", snapshot, risk_model)
 
 
 # -- finding the rule ---------------------------------------------------------------------

@@ -108,6 +108,8 @@ def test_infeasible_point_is_marked_and_the_sweep_goes_on(data):
     assert np.isnan(points["tracking_error"].iloc[1]) and points["status"].iloc[1] == "infeasible"
     assert "MAG7 weight <= 0.05" in points["message"].iloc[1]
     assert result.weights[1].isna().all()
+    page = result._repr_html_()
+    assert "1 infeasible point" in page and page.count("<tr") == 1 + len(points)  # header + one row per point
     assert points["tracking_error"].iloc[2] >= points["tracking_error"].iloc[0] - 1e-7
     # The sweep went on after the infeasible point: the last point is the fresh solve of its job.
     fresh = optimizer.optimize(loads_job(job_text(cap=0.3) + "  - factor_exposure: {factor: size, min: 0.2}\n"),
@@ -189,3 +191,13 @@ def test_cli_unknown_constraint_exits_2_naming_choices(tmp_path):
     text = " ".join(done.output.split())
     assert "no constraint 'beta'" in text and "group_weight:MAG7" in text and "Traceback" not in text
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_default_caps_run_from_the_benchmark_weight_down_to_5_percent(data):
+    snapshot, model = data
+    result = mag7_cap_frontier(loads_job(job_text()), snapshot=snapshot, risk_model=model)
+    bounds = result.points["bound"].to_numpy()
+    assert bounds[0] == pytest.approx(snapshot.benchmark_weights[list(snapshot.groups["MAG7"])].sum())
+    assert bounds[-1] == pytest.approx(0.05) and np.all(np.diff(bounds) < 0)
+    assert result.points["feasible"].all()
+    assert np.all(np.diff(result.points["tracking_error"].to_numpy()) >= -1e-7)
