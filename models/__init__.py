@@ -29,13 +29,14 @@ from ._loaders import load_snapshot, prices_to_returns
 from ._tables import read_table
 from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
 from ._snapshot import MarketSnapshot
-from ._synthetic import SYNTHETIC_DATASET_NAME, load_synthetic_sp500
+from ._synthetic import SYNTHETIC_AS_OF, SYNTHETIC_DATASET_NAME, load_synthetic_sp500
 from ._vendor import load_vendor_risk_model
 
 __all__ = [
     "read_table",
     "COMPOSITES",
     "RISK_MODEL_ESTIMATORS",
+    "SYNTHETIC_AS_OF",
     "SYNTHETIC_DATASET_NAME",
     "SYNTHETIC_HISTORY_NAME",
     "MarketHistory",

@@ -26,6 +26,7 @@ from ._plots_portfolio import plot_active_weights, plot_risk_decomposition, plot
 from ._plots_research import plot_backtest, plot_concentration, plot_frontier
 from ._risk_decomposition import RiskDecomposition, risk_decomposition
 from ._report import render_report, write_report
+from ._backtest import BacktestResult, backtest
 
 __all__: list[str] = [
     "RiskDecomposition",
@@ -39,6 +40,7 @@ __all__: list[str] = [
     "render_report",
     "write_report",
 ]
+__all__ += ["BacktestResult", "backtest"]
 __all__ += [
     "Frontier",
     "frontier",

@@ -10,6 +10,7 @@ import typer
 
 from . import _cli_frontier, _cli_monitor
 from . import _cli_report
+from . import _cli_backtest
 
 
 def register_commands(app: typer.Typer) -> None:
@@ -17,3 +18,4 @@ def register_commands(app: typer.Typer) -> None:
     _cli_frontier.register(app)
     _cli_monitor.register(app)
     _cli_report.register(app)
+    _cli_backtest.register(app)

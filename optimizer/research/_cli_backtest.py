@@ -1,0 +1,86 @@
+"""``trimtab backtest``: a job re-solved at each month or quarter end, against cap and equal weight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .._cli_common import _ERRORS, _fail, out
+from ._backtest import REBALANCE_FREQUENCIES, as_date, backtest
+from ._backtest_stats import BacktestResult, check_output_dir, format_summary
+
+#: Column headers of the printed summary.
+SUMMARY_HEADERS = {
+    "annual_return": "annual return",
+    "volatility": "volatility",
+    "sharpe": "Sharpe",
+    "max_drawdown": "max drawdown",
+    "tracking_error": "tracking error vs cap",
+    "information_ratio": "information ratio vs cap",
+    "avg_turnover": "turnover per rebalance (two-way)",
+    "avg_cost": "cost per rebalance",
+}
+
+
+def backtest_command(
+    job_file: Annotated[Path, typer.Argument(help="Job file (YAML).", show_default=False)],
+    start: Annotated[str, typer.Option("--start", help="First day of the backtest (YYYY-MM-DD).", show_default=False)],
+    end: Annotated[str, typer.Option("--end", help="Last day of the backtest (YYYY-MM-DD).", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for the CSV files.", show_default=False)],
+    rebalance: Annotated[str, typer.Option("--rebalance", help="monthly or quarterly.")] = "monthly",
+    years: Annotated[
+        int | None, typer.Option("--years", help="Years of synthetic history (default: enough for --start).")
+    ] = None,
+    risk_free: Annotated[float, typer.Option("--risk-free", help="Annual risk-free rate for Sharpe (fraction).")] = 0.0,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the files of a non-empty --out.")] = False,
+) -> None:
+    """Backtest a job: re-solve at each rebalance from drifted holdings, vs cap and equal weight.
+
+    Writes OUT/returns.csv (daily net returns of the three policies), OUT/rebalances.csv
+    (turnover, cost, ex-ante and realized TE, status per date), OUT/weights.csv and
+    OUT/summary.csv. Exit 2 on bad dates, a window that does not fit the history, or a job
+    whose data source has no history (source: files).
+    """
+    try:
+        for value, name in ((start, "--start"), (end, "--end")):
+            as_date(value, name)
+        if rebalance not in REBALANCE_FREQUENCIES:
+            raise _bad_rebalance(rebalance)
+        check_output_dir(out_dir, force)  # refuse before minutes of solving, not after
+        result = backtest(job_file, start, end, rebalance, years=years, risk_free=risk_free)
+        written = result.write(out_dir, force=force)
+    except _ERRORS as error:
+        raise _fail(error) from None
+    print_backtest(result)
+    out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)
+
+
+def _bad_rebalance(value: str) -> Exception:
+    from models import DataError
+
+    return DataError(f"--rebalance: {value!r} is not one of {list(REBALANCE_FREQUENCIES)}")
+
+
+def print_backtest(result: BacktestResult) -> None:
+    """The summary (one column per policy), the dates that kept drifted holdings and the runtime."""
+    table = Table(title=f"Backtest: {result.job_name} ({result.rebalance})")
+    text = format_summary(result.summary())
+    table.add_column("")
+    for policy in text.index:
+        table.add_column(str(policy), justify="right")
+    for column, header in SUMMARY_HEADERS.items():
+        table.add_row(header, *text[column])
+    out.print(table)
+    kept = result.rebalances[result.rebalances["status"].isin(["infeasible", "solver_failed"])]
+    for date, row in kept.iterrows():
+        out.print(f"[yellow]{row['status']}[/] on {date.date()}: kept the drifted holdings ({row['message']})", highlight=False)
+    out.print(result.describe(), highlight=False)
+    out.print(f"runtime: {result.runtime_seconds:.1f} s", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``trimtab backtest`` to ``app``."""
+    app.command("backtest")(backtest_command)
