@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,9 @@ def test_bad_inputs_write_nothing(desk, tmp_path, holdings, prices, error, messa
     with pytest.raises(error, match=message):
         export_run(desk["root"] / "run", h, p, tmp_path / "out", cash=desk["cash"])
     assert not (tmp_path / "out").exists()
+    result = _cli_export(desk["root"] / "run", h, p, tmp_path / "out", "--cash", str(desk["cash"]))
+    assert result.exit_code == 2 and re.search(message, " ".join(result.output.split())), result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
 def test_not_enough_cash(desk, tmp_path):
@@ -142,6 +146,17 @@ def test_not_enough_cash(desk, tmp_path):
     with pytest.raises(ExportError, match="not enough cash: the orders need"):
         export_run(root / "run", root / "holdings.csv", root / "prices.csv", tmp_path / "out", cash=0.0, cash_buffer=0.5)
     assert not (tmp_path / "out").exists()
+    result = _cli_export(root / "run", root / "holdings.csv", root / "prices.csv", tmp_path / "out", "--cash-buffer", "0.5")
+    assert result.exit_code == 2 and "not enough cash" in result.output and not (tmp_path / "out").exists()
+
+
+def _cli_export(run, holdings, prices, out, *options):
+    from typer.testing import CliRunner
+
+    from optimizer._cli import app
+
+    args = ["export", str(run), "--holdings", str(holdings), "--prices", str(prices), "--out", str(out), *options]
+    return CliRunner().invoke(app, args)
 
 
 def test_cash_undoes_only_the_rounding_up_most_over_target_first():
