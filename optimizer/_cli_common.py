@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from constraints import SpecError
 from models import DataError
@@ -28,7 +29,7 @@ def _fail(error: Exception) -> typer.Exit:
         code, title = EXIT_BAD_INPUT, "export refused"
     else:
         code, title = EXIT_BAD_INPUT, "bad data"
-    err.print(f"[bold red]error ({title}):[/] {error}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error ({title}):[/] {escape(str(error))}", highlight=False, soft_wrap=True)  # "[fix]" is text
     err.print("nothing was written.", style="dim")
     return typer.Exit(code)
 

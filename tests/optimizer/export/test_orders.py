@@ -208,3 +208,14 @@ def test_the_readme_example_desk_files_are_current_and_export(desk, tmp_path):
     assert batch.meta["cash_after"] >= 0 and sorted(p.name for p in where.iterdir()) == [
         "manifest.json", "orders.csv", "orders.fix", "orders.json"]
     assert set(batch.orders["identifier_type"]) == {"ISIN"}
+
+
+def test_fix_without_quickfix_says_how_to_install_it_and_writes_nothing(desk, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "quickfix", None)  # `import quickfix` now raises ImportError
+    root = desk["root"]
+    result = _cli_export(root / "run", root / "holdings.csv", root / "prices.csv", tmp_path / "out", "--cash",
+                         str(desk["cash"]), "-f", "csv", "-f", "fix")
+    assert result.exit_code == 2 and "pip install 'trimtab[fix]'" in result.output, result.output
+    assert not (tmp_path / "out").exists()
