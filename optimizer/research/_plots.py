@@ -23,11 +23,18 @@ OVERWEIGHT_COLOR, UNDERWEIGHT_COLOR = "#2ca02c", "#d62728"
 INFEASIBLE_COLOR = "red"
 
 
+class ResearchFigure(Figure):
+    """A matplotlib Figure that draws itself as a PNG in Jupyter (built without pyplot, it has no backend to)."""
+
+    def _repr_png_(self) -> bytes:
+        return figure_png(self)
+
+
 def axes_or_new(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     """``ax`` and its figure, or a new figure with one axes of ``figsize`` inches."""
     if ax is not None:
         return ax.get_figure(root=True), ax
-    figure = Figure(figsize=figsize, layout="constrained")
+    figure = ResearchFigure(figsize=figsize, layout="constrained")
     return figure, figure.add_subplot()
 
 
@@ -40,7 +47,7 @@ def axes_grid_or_new(
         if len(axes) < count:
             raise ValueError(f"need {count} axes, got {len(axes)}")
         return axes[0].get_figure(root=True), axes[:count]
-    figure = Figure(figsize=figsize, layout="constrained")
+    figure = ResearchFigure(figsize=figsize, layout="constrained")
     nrows = -(-count // ncols)
     grid = figure.subplots(nrows, ncols, sharex=sharex, squeeze=False).ravel().tolist()
     for extra in grid[count:]:

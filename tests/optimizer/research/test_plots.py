@@ -186,3 +186,17 @@ def test_concentration_has_one_panel_per_measure_with_its_series():
         (line,) = ax.get_lines()
         np.testing.assert_array_equal(line.get_ydata(), frame[column].to_numpy())
         assert len(line.get_xdata()) == 12
+
+
+def test_a_figure_draws_itself_as_png_in_jupyter():
+    """IPython displays an object with ``_repr_png_``; a pyplot-free Figure has none of its own."""
+    import matplotlib.image as mpimg
+    import io
+
+    portfolio = _portfolio()
+    figure = plot_active_weights(portfolio, n=5)
+    png = figure._repr_png_()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    pixels = mpimg.imread(io.BytesIO(png), format="png")
+    width, height = figure.get_size_inches() * 100
+    assert pixels.shape[:2] == (round(height), round(width)) and pixels.std() > 0
