@@ -188,6 +188,9 @@ class BacktestResult:
             f"{self.runtime_seconds:.1f} s"
         )
 
+    def __repr__(self) -> str:
+        return f"BacktestResult({self.describe()})"
+
     def _repr_html_(self) -> str:
         table = format_summary(self.summary()).to_html(escape=True)
         return f"<p><b>Backtest</b> — {html.escape(self.describe())}</p>{table}"

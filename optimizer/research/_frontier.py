@@ -61,6 +61,10 @@ class Frontier:
         """The feasible points only."""
         return self.points[self.points["feasible"]]
 
+    def __repr__(self) -> str:
+        n_bad = int((~self.points["feasible"]).sum())
+        return f"Frontier({self.constraint!r}, {self.side}: {len(self.points)} points, {n_bad} infeasible)"
+
     def _repr_html_(self) -> str:
         shown = self.points.drop(columns=["message", "solve_seconds"], errors="ignore")
         n_bad = int((~self.points["feasible"]).sum())

@@ -225,6 +225,7 @@ def test_the_first_date_is_infeasible_and_keeps_the_benchmark(run40):
     np.testing.assert_allclose(result.weights.loc[first], history.benchmark_weights_at(first), atol=1e-15)
     held = (result.returns.index > first) & (result.returns.index <= second)
     np.testing.assert_allclose(result.returns.loc[held, "optimized"], result.returns.loc[held, "cap_weighted"], atol=1e-14)
+    assert "\n" not in repr(result) and repr(result).startswith("BacktestResult(") and "(1 kept drifted holdings)" in repr(result)
 
 
 def test_constraints_hold_at_every_solved_rebalance(run40):

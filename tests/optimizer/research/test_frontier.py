@@ -16,7 +16,7 @@ from constraints import SpecError, loads_job
 from optimizer import _compiled
 from optimizer._cli import app
 from optimizer._run import estimate_risk, load_market_data
-from optimizer.research import frontier, mag7_cap_frontier, tilt_frontier, turnover_frontier
+from optimizer.research import Frontier, frontier, mag7_cap_frontier, tilt_frontier, turnover_frontier
 
 DEFAULT = Path(__file__).parents[3] / "examples" / "mag7_value_quality.yaml"
 runner = CliRunner()
@@ -201,3 +201,8 @@ def test_default_caps_run_from_the_benchmark_weight_down_to_5_percent(data):
     assert bounds[-1] == pytest.approx(0.05) and np.all(np.diff(bounds) < 0)
     assert result.points["feasible"].all()
     assert np.all(np.diff(result.points["tracking_error"].to_numpy()) >= -1e-7)
+
+
+def test_plain_repr_is_one_line():
+    points = pd.DataFrame({"bound": [0.2, 0.1], "tracking_error": [0.01, np.nan], "feasible": [True, False]})
+    assert repr(Frontier("MAG7 weight", "max", points)) == "Frontier('MAG7 weight', max: 2 points, 1 infeasible)"
