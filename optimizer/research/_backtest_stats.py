@@ -46,8 +46,8 @@ SUMMARY_COLUMNS = (
 
 
 def cumulative_growth(returns: pd.DataFrame) -> pd.DataFrame:
-    """Growth of 1 invested before the first day: ``Π_{s ≤ t}(1 + r_s)`` per column."""
-    return (1.0 + returns).cumprod()
+    """Growth of 1 invested before the first day: ``Π_{s ≤ t}(1 + r_s)`` per column (daily simple returns)."""
+    return (1.0 + returns.astype(float)).cumprod()
 
 
 def max_drawdown(returns: pd.Series) -> float:

@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
+from ._backtest_stats import cumulative_growth
 from ._plots import INFEASIBLE_COLOR, axes_grid_or_new, axes_or_new, percent_axis
 
 #: Label of the markers that flag infeasible frontier points.
@@ -79,11 +80,6 @@ def plot_frontier(
     ax.legend()
     ax.grid(alpha=0.3)
     return figure
-
-
-def cumulative_growth(returns: pd.DataFrame) -> pd.DataFrame:
-    """Growth of 1 invested: ``∏(1 + r)`` of daily simple returns, per column."""
-    return (1.0 + returns.astype(float)).cumprod()
 
 
 def cumulative_active_return(returns: pd.DataFrame, benchmark: str = "cap_weighted") -> pd.DataFrame:
