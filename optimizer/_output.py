@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from models import DataError
 
+from ._errors import ExportError
 from ._result import TargetPortfolio
 
 #: Fixed decimals for weights in CSV: byte-identical output for identical inputs.
@@ -77,3 +79,25 @@ def write_files_atomically(out_dir: Path, files: dict[str, bytes]) -> dict[str, 
         for tmp in staged.values():
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+def refuse_to_overwrite(out_dir: Path, names: Iterable[str], *, force: bool) -> None:
+    """Raise if any of ``names`` already exists in ``out_dir`` and ``force`` is off.
+
+    Call it before the expensive work, so a refused run costs nothing.
+
+    Raises
+    ------
+    ExportError
+        Naming every existing file.
+    """
+    existing = [str(Path(out_dir) / name) for name in names if (Path(out_dir) / name).exists()]
+    if existing and not force:
+        verb = "exists" if len(existing) == 1 else "exist"
+        raise ExportError(f"{', '.join(existing)} {verb}; pass --force (force=True) to overwrite")
+
+
+def write_new_files(out_dir: Path, files: dict[str, bytes], *, force: bool) -> dict[str, Path]:
+    """:func:`write_files_atomically`, refusing to replace an existing file unless ``force``."""
+    refuse_to_overwrite(out_dir, files, force=force)
+    return write_files_atomically(Path(out_dir), files)

@@ -11,22 +11,8 @@ from rich.table import Table
 
 from .._cli_common import _ERRORS, _fail, out
 from .._errors import ExportError
-from .._output import write_files_atomically
+from .._output import refuse_to_overwrite, write_new_files
 from ._frontier import SIDES, Frontier, frontier
-
-
-def write_new_files(out_dir: Path, files: dict[str, bytes], *, force: bool) -> dict[str, Path]:
-    """Write ``files`` into ``out_dir`` atomically; refuse to replace any existing one unless ``force``.
-
-    Raises
-    ------
-    ExportError
-        A file exists and ``force`` is off (nothing is written).
-    """
-    existing = [str(out_dir / name) for name in files if (out_dir / name).exists()]
-    if existing and not force:
-        raise ExportError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
-    return write_files_atomically(out_dir, files)
 
 
 def frontier_csv(result: Frontier) -> bytes:
@@ -90,8 +76,8 @@ def frontier_command(
     if side not in SIDES:
         raise typer.BadParameter(f"--side must be one of {', '.join(SIDES)}", param_hint="--side")
     try:
-        if out_file is not None and out_file.exists() and not force:
-            raise ExportError(f"{out_file} already exists; pass --force to overwrite")
+        if out_file is not None:
+            refuse_to_overwrite(out_file.parent, [out_file.name], force=force)
         result = frontier(job_file, constraint, np.linspace(start, stop, steps), side=side)
         written = None
         if out_file is not None:

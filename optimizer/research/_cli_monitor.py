@@ -15,9 +15,9 @@ from models import DataError, MarketSnapshot
 
 from .._cli_common import _ERRORS, _fail, out
 from .._errors import ExportError
+from .._output import refuse_to_overwrite, write_new_files
 from .._run import as_job, load_market_data
 from ..export import read_run
-from ._cli_frontier import write_new_files
 from ._concentration import concentration_over_time, concentration_table, equal_weights, relative_performance
 
 CONCENTRATION_CSV = "concentration.csv"
@@ -102,9 +102,7 @@ def monitor_command(
     try:
         snapshot, portfolios, default_dir = monitor_inputs(source)
         directory = out_dir if out_dir is not None else default_dir
-        for name in (CONCENTRATION_CSV, OVER_TIME_CSV):
-            if (directory / name).exists() and not force:
-                raise ExportError(f"{directory / name} already exists; pass --force to overwrite")
+        refuse_to_overwrite(directory, (CONCENTRATION_CSV, OVER_TIME_CSV), force=force)
         args = (snapshot.returns, snapshot.sectors, snapshot.groups)
         table = concentration_table(portfolios, *args, top_n=top, window=window)
         over_time = concentration_over_time(snapshot.benchmark_weights, *args, top_n=top)

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from models import DataError, MarketSnapshot
 
 from .._errors import ExportError
-from .._output import write_files_atomically
+from .._output import refuse_to_overwrite, write_files_atomically
 from .._run import estimate_risk, load_market_data
 from ..export import read_run
 from ._concentration import concentration_table, equal_weights
@@ -118,8 +118,7 @@ def write_report(run_dir: str | Path, out_path: str | Path | None = None, force:
         As :func:`render_report`; nothing is written.
     """
     out = Path(out_path) if out_path is not None else Path(run_dir) / REPORT_FILE
-    if out.exists() and not force:
-        raise ExportError(f"{out} exists; pass --force (force=True) to overwrite it")
+    refuse_to_overwrite(out.parent, [out.name], force=force)
     if out.exists() and out.is_dir():
         raise DataError(f"{out} is a directory, not a file to write the report to")
     page = render_report(run_dir).encode("utf-8")
