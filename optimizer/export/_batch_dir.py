@@ -21,6 +21,7 @@ import pandas as pd
 from .._errors import ExportError
 from .._output import write_files_atomically
 from ._schema import ORDER_COLUMNS, OrderBatch
+from ._session import SendReport, send_batch
 
 #: Sub-folder of a batch directory holding one JSON record per send.
 SENDS_DIR = "sends"
@@ -57,7 +58,9 @@ def previous_sends(batch_dir: str | Path) -> list[Path]:
     return sorted((Path(batch_dir) / SENDS_DIR).glob("*.json"))
 
 
-def send_batch_dir(batch_dir: str | Path, config_path: str | Path, *, force: bool = False, **options: Any):
+def send_batch_dir(
+    batch_dir: str | Path, config_path: str | Path, *, force: bool = False, **options: Any
+) -> tuple[SendReport, Path]:
     """Send the batch in ``batch_dir`` over FIX and record the answers in the directory.
 
     Parameters
@@ -83,8 +86,6 @@ def send_batch_dir(batch_dir: str | Path, config_path: str | Path, *, force: boo
     FixValidationError, FixSessionError
         As :func:`send_batch`; nothing is sent and nothing is recorded.
     """
-    from ._session import send_batch
-
     batch = read_batch(batch_dir)
     sent = previous_sends(batch_dir)
     if sent and not force:
