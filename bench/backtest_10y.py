@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimizer.research import backtest
+from trimtab.optimizer.research import backtest
 
 _REPO = Path(__file__).resolve().parents[1]
 

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from constraints import JobSpec, loads_job
-from models import MarketHistory, prices_to_returns
+from trimtab.constraints import JobSpec, loads_job
+from trimtab.models import MarketHistory, prices_to_returns
 
 #: asset_id of the S&P 500 index in the history.
 INDEX_ID = "SP500"
@@ -95,7 +95,7 @@ costs: {{linear_bps: {linear_bps}}}
 
 
 def main(start: str, end: str) -> None:
-    from optimizer.research import backtest
+    from trimtab.optimizer.research import backtest
 
     started = time.perf_counter()
     history = build_history()

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from models._synthetic import _generate, load_synthetic_sp500
+from trimtab.models._synthetic import _generate, load_synthetic_sp500
 
 
 def main(seeds: list[int]) -> None:

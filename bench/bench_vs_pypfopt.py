@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-import optimizer
-from constraints import DataView, UniverseInfo, load_job
-from optimizer import _compiled
+from trimtab import optimizer
+from trimtab.constraints import DataView, UniverseInfo, load_job
+from trimtab.optimizer import _compiled
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("trimtab_tests_peers", ROOT / "tests" / "peers.py")

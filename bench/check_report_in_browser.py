@@ -83,8 +83,8 @@ def check_images_in_browser(html_path: str | Path, *, chromium: str | None = Non
 
 
 def _write_default_report(work: Path) -> Path:
-    import optimizer
-    from optimizer.research import write_report
+    from trimtab import optimizer
+    from trimtab.optimizer.research import write_report
 
     repo = Path(__file__).resolve().parents[1]
     target = optimizer.optimize(repo / "examples" / "mag7_value_quality.yaml")

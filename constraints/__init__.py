@@ -1,12 +1,13 @@
 """Job files and the constraint catalogue: every rule is data.
 
 A job file (YAML) becomes a frozen :class:`JobSpec`; each constraint in it is a small
-frozen dataclass registered in :data:`CONSTRAINT_TYPES` under its YAML key. Constraints
-build CVXPY expressions from a :class:`BuildContext` whose parameters are filled from a
-:class:`DataView` (snapshot + risk model), so new data re-solves without recompiling.
+frozen dataclass listed in :data:`CONSTRAINT_CLASSES`, and :data:`CONSTRAINT_TYPES` maps
+each class's YAML key to it. Constraints build CVXPY expressions from a
+:class:`BuildContext` whose parameters are filled from a :class:`DataView` (snapshot +
+risk model), so new data re-solves without recompiling.
 """
 
-from ._base import BINDING_TOLERANCE, STRUCTURAL_KEYS, BuiltConstraint, Constraint, Measurement, Soft
+from ._base import BINDING_TOLERANCE, BuiltConstraint, Constraint, Measurement, Soft
 from ._bounds import Bound, parse_bound
 from ._context import BuildContext, DataView, UniverseInfo
 from ._errors import SpecError
@@ -22,8 +23,10 @@ from ._sections import (
     SolverSpec,
 )
 from ._registry import (
+    CONSTRAINT_CLASSES,
     CONSTRAINT_TYPES,
     DEFAULT_CONSTRAINT_KEYS,
+    STRUCTURAL_KEYS,
     constraint_fields,
     constraint_from_params,
     constraint_to_yaml,
@@ -35,6 +38,7 @@ from ._weights import AssetWeight, Budget, Cash, GroupWeight, LongOnly, SectorWe
 
 __all__ = [
     "BINDING_TOLERANCE",
+    "CONSTRAINT_CLASSES",
     "CONSTRAINT_TYPES",
     "DEFAULT_CONSTRAINT_KEYS",
     "RISK_MODEL_METHODS",

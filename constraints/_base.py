@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from ._context import BuildContext, UniverseInfo
+from ._context import BuildContext, DataView, UniverseInfo
 
 Sense = Literal["<=", ">=", "==", "range"]
 
@@ -43,10 +43,6 @@ class Soft:
     deadband: Annotated[float, Field(ge=0)] = 0.0
 
 
-#: Constraints that may be neither soft nor relaxed: without them there is no portfolio.
-STRUCTURAL_KEYS = ("budget", "cash", "long_only")
-
-
 @dataclass(frozen=True, kw_only=True)
 class Constraint:
     """A rule on the portfolio. Subclasses are pydantic dataclasses registered by ``key``.
@@ -63,7 +59,13 @@ class Constraint:
         without a priority are never relaxed.
     """
 
+    #: The YAML key, stated once by each constraint type (``group_weight``).
     key: ClassVar[str] = ""
+    #: True for rules that may be neither soft nor relaxed: without them there is no portfolio.
+    structural: ClassVar[bool] = False
+    #: True when rules of this type are told apart by their :attr:`subject`, so that
+    #: ``key:subject`` names one in a job (``group_weight:MAG7``, ``factor_exposure:value``).
+    qualified_by_subject: ClassVar[bool] = False
 
     name: str | None = None
     soft: Soft | None = None
@@ -72,7 +74,7 @@ class Constraint:
     def __post_init__(self) -> None:
         if self.soft is not None and self.priority is not None:
             raise ValueError("a constraint is either soft or has a priority, not both")
-        if self.key in STRUCTURAL_KEYS and (self.soft is not None or self.priority is not None):
+        if self.structural and (self.soft is not None or self.priority is not None):
             raise ValueError(f"{self.key} is structural: it can be neither soft nor relaxed")
 
     # -- what subclasses state ---------------------------------------------------------
@@ -103,6 +105,22 @@ class Constraint:
     def describe(self) -> str:
         """One line a portfolio manager reads, e.g. ``MAG7 weight <= 0.2``."""
         return self.key
+
+    @property
+    def subject(self) -> str:
+        """What the rule is about, in a few words: the group (``MAG7``), the factor (``value``).
+
+        Defaults to the :attr:`key` (``turnover``, ``tracking_error``).
+        """
+        return self.key
+
+    def defined_group(self, data: DataView) -> tuple[str, ...] | None:
+        """Asset ids of a group the rule defines itself, reported beside the data's named groups.
+
+        ``None`` (the default) when the rule defines no group of its own: rules on no group,
+        and rules on a named group of the data, which the data's groups already report.
+        """
+        return None
 
     # -- derived -----------------------------------------------------------------------
     @property

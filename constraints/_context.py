@@ -14,7 +14,7 @@ from functools import cached_property
 
 import cvxpy as cp
 import numpy as np
-from models import DataError, MarketSnapshot, RiskModel
+from trimtab.models import DataError, MarketSnapshot, RiskModel
 
 from ._errors import SpecError
 

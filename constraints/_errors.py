@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models import TrimtabError
+from trimtab.models import TrimtabError
 
 
 class SpecError(TrimtabError, ValueError):

@@ -25,13 +25,14 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from ._base import STRUCTURAL_KEYS, Constraint
+from ._base import Constraint
 from ._context import UniverseInfo
 from ._errors import SpecError
 from ._registry import (
     CONSTRAINT_TYPES,
     DEFAULT_CONSTRAINT_KEYS,
     REPLACES_DEFAULT,
+    STRUCTURAL_KEYS,
     constraint_fields,
     constraint_from_params,
     constraint_to_yaml,

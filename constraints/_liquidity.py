@@ -10,30 +10,15 @@ from typing import Annotated, ClassVar
 import cvxpy as cp
 from pydantic import Field
 
-from ._base import Constraint
 from ._context import BuildContext
-from ._weights import constraint_type
+from ._shapes import AdvCapped, constraint_type
 
 PositiveFraction = Annotated[float, Field(gt=0)]
 PositiveUSD = Annotated[float, Field(gt=0)]
 
 
-class _AdvCapped(Constraint):
-    """Per-name cap ``max × price × adv / nav`` on a weight-like quantity."""
-
-    max: float
-    nav: float
-
-    def upper(self, ctx: BuildContext) -> cp.Parameter:
-        n = ctx.universe.n_assets
-        return ctx.parameter("upper", (n,), lambda d: self.max * d.liquidity(self.key) / self.nav, nonneg=True)
-
-    def row_labels(self, universe) -> tuple[str, ...]:
-        return universe.asset_ids
-
-
 @constraint_type
-class MaxTradeAdv(_AdvCapped):
+class MaxTradeAdv(AdvCapped):
     """Each name's trade ``|w − w₀|·nav`` is at most ``max`` × its daily dollar volume.
 
     Parameters
@@ -57,7 +42,7 @@ class MaxTradeAdv(_AdvCapped):
 
 
 @constraint_type
-class MaxPositionAdv(_AdvCapped):
+class MaxPositionAdv(AdvCapped):
     """Each position ``w·nav`` is at most ``max`` × the name's daily dollar volume.
 
     Parameters

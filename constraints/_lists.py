@@ -8,31 +8,12 @@ import cvxpy as cp
 import numpy as np
 from pydantic import Field
 
-from ._base import Constraint
-from ._context import BuildContext, UniverseInfo
-from ._weights import constraint_type
-
-
-class _AssetList(Constraint):
-    """Shared parts of the constraints on a list of names (``assets``)."""
-
-    assets: list[str]
-
-    def _positions(self, universe: UniverseInfo) -> np.ndarray:
-        return universe.positions(tuple(self.assets), field_path="assets")
-
-    def lhs(self, ctx: BuildContext) -> cp.Expression:
-        return ctx.weights[self._positions(ctx.universe)]
-
-    def check(self, universe: UniverseInfo) -> None:
-        self._positions(universe)
-
-    def row_labels(self, universe: UniverseInfo) -> tuple[str, ...]:
-        return tuple(self.assets)
+from ._context import BuildContext
+from ._shapes import AssetList, constraint_type
 
 
 @constraint_type
-class Restricted(_AssetList):
+class Restricted(AssetList):
     """Exclusions: each listed name's weight is 0 (sold if held)."""
 
     key: ClassVar[str] = "restricted"
@@ -51,7 +32,7 @@ class Restricted(_AssetList):
 
 
 @constraint_type
-class MustHold(_AssetList):
+class MustHold(AssetList):
     """Each listed name is held with at least ``min`` (fraction of NAV, default 1 bp)."""
 
     key: ClassVar[str] = "must_hold"
@@ -67,7 +48,7 @@ class MustHold(_AssetList):
 
 
 @constraint_type
-class NoTrade(_AssetList):
+class NoTrade(AssetList):
     """Each listed name keeps its current weight (no trade)."""
 
     key: ClassVar[str] = "no_trade"

@@ -1,7 +1,13 @@
-"""The one registry mapping YAML keys to constraint classes (like cvxpy's ``CANON_METHODS``).
+"""The constraint catalogue: one tuple of classes, and the maps derived from it.
 
-Adding a constraint = one class + one line here + its row in the README reference table;
-the generic test in ``tests/constraints/test_every_constraint.py`` then covers it.
+Each type states its YAML ``key`` once, on its class; :data:`CONSTRAINT_TYPES` is derived
+from :data:`CONSTRAINT_CLASSES` (``{c.key: c for c in CLASSES}``, as cvxpy derives its
+canonicalizer maps), and so are :data:`STRUCTURAL_KEYS` (the classes' ``structural`` flag).
+
+Adding a constraint type = its class (``@constraint_type`` on :class:`Constraint` or a shape
+from ``_shapes``), its registry entry (the class in :data:`CONSTRAINT_CLASSES`), its example
+in the generic test ``tests/constraints/test_every_constraint.py``, and its README row. Tests
+fail when any of the four is missing.
 """
 
 from __future__ import annotations
@@ -16,30 +22,37 @@ from ._lists import MustHold, NoTrade, Restricted
 from ._risk_and_trading import Beta, FactorExposure, TotalRisk, TrackingError, Turnover
 from ._weights import AssetWeight, Budget, Cash, GroupWeight, LongOnly, SectorWeight
 
-CONSTRAINT_TYPES: dict[str, type[Constraint]] = {
-    "budget": Budget,
-    "long_only": LongOnly,
-    "cash": Cash,
-    "asset_weight": AssetWeight,
-    "group_weight": GroupWeight,
-    "sector_weight": SectorWeight,
-    "factor_exposure": FactorExposure,
-    "turnover": Turnover,
-    "tracking_error": TrackingError,
-    "total_risk": TotalRisk,
-    "beta": Beta,
-    "restricted": Restricted,
-    "must_hold": MustHold,
-    "no_trade": NoTrade,
-    "max_trade_adv": MaxTradeAdv,
-    "max_position_adv": MaxPositionAdv,
-}
+#: Every constraint type, in the order choices are listed in messages.
+CONSTRAINT_CLASSES: tuple[type[Constraint], ...] = (
+    Budget,
+    LongOnly,
+    Cash,
+    AssetWeight,
+    GroupWeight,
+    SectorWeight,
+    FactorExposure,
+    Turnover,
+    TrackingError,
+    TotalRisk,
+    Beta,
+    Restricted,
+    MustHold,
+    NoTrade,
+    MaxTradeAdv,
+    MaxPositionAdv,
+)
+
+#: YAML key → constraint class.
+CONSTRAINT_TYPES: dict[str, type[Constraint]] = {c.key: c for c in CONSTRAINT_CLASSES}
+
+#: Constraints that may be neither soft nor relaxed: without them there is no portfolio.
+STRUCTURAL_KEYS: tuple[str, ...] = tuple(c.key for c in CONSTRAINT_CLASSES if c.structural)
 
 #: Constraints every job has unless it states them itself.
-DEFAULT_CONSTRAINT_KEYS: tuple[str, ...] = ("budget", "long_only")
+DEFAULT_CONSTRAINT_KEYS: tuple[str, ...] = (Budget.key, LongOnly.key)
 
 #: A stated constraint that takes the place of a default one (cash is ``1 − Σw``: no budget).
-REPLACES_DEFAULT: dict[str, str] = {"cash": "budget"}
+REPLACES_DEFAULT: dict[str, str] = {Cash.key: Budget.key}
 
 
 def constraint_fields(key: str) -> tuple[str, ...]:

@@ -6,74 +6,14 @@ from typing import Annotated, ClassVar, Literal
 
 import cvxpy as cp
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from ._base import Constraint
 from ._context import BuildContext, DataView, UniverseInfo
-from ._weights import constraint_type
-
-
-class _ScalarRange(Constraint):
-    """A scalar quantity between plain-number bounds ``min``/``max`` (or equal to a ``target``).
-
-    Subclasses name the quantity in :meth:`_subject`; those with a ``target`` field
-    override :meth:`_target`.
-    """
-
-    min: float | None
-    max: float | None
-    #: Message when no bound is given.
-    _missing_bounds: ClassVar[str] = "give 'min', 'max' or both"
-
-    def _subject(self) -> str:
-        raise NotImplementedError
-
-    def _target(self) -> float | None:
-        return None
-
-    @model_validator(mode="after")
-    def _bounds_given(self) -> _ScalarRange:
-        target = self._target()
-        if target is not None and (self.min is not None or self.max is not None):
-            raise ValueError("give either 'target' or 'min'/'max', not both")
-        if target is None and self.min is None and self.max is None:
-            raise ValueError(self._missing_bounds)
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is above max ({self.max})")
-        return self
-
-    def lower(self, ctx: BuildContext) -> cp.Parameter | None:
-        value = self._target() if self._target() is not None else self.min
-        return None if value is None else ctx.parameter("lower", (), lambda d: value)
-
-    def upper(self, ctx: BuildContext) -> cp.Parameter | None:
-        value = self._target() if self._target() is not None else self.max
-        return None if value is None else ctx.parameter("upper", (), lambda d: value)
-
-    @property
-    def is_equality(self) -> bool:
-        return self._target() is not None
-
-    def describe(self) -> str:
-        subject, target = self._subject(), self._target()
-        if target is not None:
-            return f"{subject} == {target:g}"
-        parts = [f"{subject} >= {self.min:g}"] if self.min is not None else []
-        parts += [f"{subject} <= {self.max:g}"] if self.max is not None else []
-        return " and ".join(parts)
-
-
-class _Capped(Constraint):
-    """A scalar quantity capped by a plain-number, non-negative ``max``."""
-
-    max: float
-
-    def upper(self, ctx: BuildContext) -> cp.Parameter:
-        return ctx.parameter("upper", (), lambda d: self.max, nonneg=True)
+from ._shapes import Capped, ScalarRange, constraint_type
 
 
 @constraint_type
-class FactorExposure(_ScalarRange):
+class FactorExposure(ScalarRange):
     """Active exposure to a characteristic or risk-model factor: ``xᵀ(w − w_b)`` ≥ / ≤ / = a target.
 
     Characteristics are standardized so the benchmark's exposure is 0 and the
@@ -95,6 +35,7 @@ class FactorExposure(_ScalarRange):
     """
 
     key: ClassVar[str] = "factor_exposure"
+    qualified_by_subject: ClassVar[bool] = True
     _missing_bounds: ClassVar[str] = "give 'min', 'max' or 'target'"
 
     factor: str
@@ -102,7 +43,12 @@ class FactorExposure(_ScalarRange):
     max: float | None = None
     target: float | None = None
 
-    def _subject(self) -> str:
+    @property
+    def subject(self) -> str:
+        """The factor (``value``, ``style:size``)."""
+        return self.factor
+
+    def _quantity(self) -> str:
         return f"{self.factor} active exposure"
 
     def _target(self) -> float | None:
@@ -135,7 +81,7 @@ class FactorExposure(_ScalarRange):
 
 
 @constraint_type
-class Turnover(_Capped):
+class Turnover(Capped):
     """Portfolio turnover against current holdings.
 
     ``two_way`` (default) is ``Σ|w − w₀|``: buys plus sells, so replacing 10 % of the
@@ -163,7 +109,7 @@ class Turnover(_Capped):
 
 
 @constraint_type
-class TrackingError(_Capped):
+class TrackingError(Capped):
     """Ex-ante tracking error cap: ``√(aᵀ Σ a) ≤ max`` (annualized, fraction: 0.02 = 2 %)."""
 
     key: ClassVar[str] = "tracking_error"
@@ -178,7 +124,7 @@ class TrackingError(_Capped):
 
 
 @constraint_type
-class TotalRisk(_Capped):
+class TotalRisk(Capped):
     """Ex-ante portfolio volatility cap: ``√(wᵀ Σ w) ≤ max`` (annualized fraction: 0.15 = 15 %)."""
 
     key: ClassVar[str] = "total_risk"
@@ -193,7 +139,7 @@ class TotalRisk(_Capped):
 
 
 @constraint_type
-class Beta(_ScalarRange):
+class Beta(ScalarRange):
     """Ex-ante beta to the benchmark, ``βᵀ w`` with ``β = Σ w_b / (w_bᵀ Σ w_b)``, in a range.
 
     The benchmark's own beta is 1. Parameters ``min``/``max`` are dimensionless.
@@ -204,7 +150,7 @@ class Beta(_ScalarRange):
     min: float | None = None
     max: float | None = None
 
-    def _subject(self) -> str:
+    def _quantity(self) -> str:
         return "beta"
 
     def lhs(self, ctx: BuildContext) -> cp.Expression:

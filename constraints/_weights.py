@@ -7,59 +7,13 @@ from typing import Annotated, ClassVar, Literal
 import cvxpy as cp
 import numpy as np
 import pandas as pd
-from pydantic import ConfigDict, Field, model_validator
-from pydantic.dataclasses import dataclass
+from pydantic import Field, model_validator
 
 from ._base import Constraint
-from ._bounds import Bound, BoundField
+from ._bounds import BoundField
 from ._context import BuildContext, DataView, UniverseInfo
 from ._errors import SpecError
-
-#: Decorator shared by every constraint type: frozen, keyword-only, unknown fields rejected.
-constraint_type = dataclass(frozen=True, kw_only=True, config=ConfigDict(extra="forbid"))
-
-
-class BenchmarkBounded(Constraint):
-    """Mixin for constraints with ``min``/``max`` bounds that may be benchmark-relative.
-
-    Subclasses define ``min``/``max`` fields and ``_benchmark_values(data)``, the benchmark's
-    own value of ``lhs`` (per row), from which relative bounds are resolved.
-    """
-
-    min: Bound | None
-    max: Bound | None
-
-    def _rows(self, universe: UniverseInfo) -> int:
-        raise NotImplementedError
-
-    def _benchmark_values(self, data: DataView) -> np.ndarray:
-        raise NotImplementedError
-
-    def _bound(self, ctx: BuildContext, which: str, bound: Bound | None) -> cp.Parameter | None:
-        if bound is None:
-            return None
-        rows = self._rows(ctx.universe)
-        return ctx.parameter(which, (rows,), lambda d: bound.resolve(self._benchmark_values(d)))
-
-    def lower(self, ctx: BuildContext) -> cp.Parameter | None:
-        return self._bound(ctx, "lower", self.min)
-
-    def upper(self, ctx: BuildContext) -> cp.Parameter | None:
-        return self._bound(ctx, "upper", self.max)
-
-    def _range_text(self, subject: str) -> str:
-        parts = []
-        if self.min is not None:
-            parts.append(f"{subject} >= {self.min}")
-        if self.max is not None:
-            parts.append(f"{subject} <= {self.max}")
-        return " and ".join(parts)
-
-    @model_validator(mode="after")
-    def _needs_a_bound(self) -> BenchmarkBounded:
-        if self.min is None and self.max is None:
-            raise ValueError("give 'min', 'max' or both")
-        return self
+from ._shapes import BenchmarkBounded, constraint_type
 
 
 @constraint_type
@@ -67,6 +21,7 @@ class Budget(Constraint):
     """Fully invested: weights sum to 1 (added by default)."""
 
     key: ClassVar[str] = "budget"
+    structural: ClassVar[bool] = True
 
     def lhs(self, ctx: BuildContext) -> cp.Expression:
         return cp.sum(ctx.weights)
@@ -99,6 +54,7 @@ class Cash(Constraint):
     """
 
     key: ClassVar[str] = "cash"
+    structural: ClassVar[bool] = True
 
     min: Annotated[float, Field(ge=0, le=1)] = 0.0
     max: Annotated[float, Field(ge=0, le=1)]
@@ -133,6 +89,7 @@ class LongOnly(Constraint):
     """No short positions: every weight ≥ 0 (added by default)."""
 
     key: ClassVar[str] = "long_only"
+    structural: ClassVar[bool] = True
 
     def lhs(self, ctx: BuildContext) -> cp.Expression:
         return ctx.weights
@@ -164,6 +121,11 @@ class AssetWeight(BenchmarkBounded):
     min: BoundField | None = None
     max: BoundField | None = None
     assets: list[str] | None = None
+
+    @property
+    def subject(self) -> str:
+        """``every name``, or how many names the rule lists."""
+        return "every name" if self.assets is None else f"{len(self.assets)} listed names"
 
     def _ids(self, universe: UniverseInfo) -> tuple[str, ...]:
         return tuple(self.assets) if self.assets is not None else universe.asset_ids
@@ -210,6 +172,7 @@ class GroupWeight(BenchmarkBounded):
     """
 
     key: ClassVar[str] = "group_weight"
+    qualified_by_subject: ClassVar[bool] = True
 
     group: str | None = None
     assets: list[str] | None = None
@@ -259,6 +222,10 @@ class GroupWeight(BenchmarkBounded):
             return tuple(order["id"].iloc[: self.top_n_by_cap])
         return tuple(caps.index[caps.to_numpy() >= self.min_market_cap])
 
+    def defined_group(self, data: DataView) -> tuple[str, ...] | None:
+        """The members, unless the group is a named group of the data (reported already)."""
+        return None if self.group is not None else self.members(data)
+
     def _rows(self, universe: UniverseInfo) -> int:
         return 1
 
@@ -306,6 +273,11 @@ class SectorWeight(BenchmarkBounded):
     sectors: Literal["all"] | list[str] = "all"
     min: BoundField | None = None
     max: BoundField | None = None
+
+    @property
+    def subject(self) -> str:
+        """``every sector``, or the listed sectors (``Energy, Utilities``)."""
+        return "every sector" if self.sectors == "all" else ", ".join(self.sectors)
 
     def _names(self, universe: UniverseInfo) -> tuple[str, ...]:
         return universe.sectors if self.sectors == "all" else tuple(self.sectors)

@@ -27,10 +27,9 @@ import numpy as np
 import pandas as pd
 from IPython.display import Image, display
 
-import constraints
-import models
-import optimizer
-from optimizer import research
+import trimtab
+from trimtab import models
+from trimtab.optimizer import research
 
 # The repository root, whether the notebook runs from the repo root or from notebooks/.
 ROOT = next(
@@ -82,7 +81,7 @@ constraints:
 
 def job_from_rules(name, rules, extra=""):
     """A JobSpec from YAML text: the rules are data."""
-    return constraints.loads_job(JOB_TEMPLATE.format(name=name, rules=rules) + extra)'''
+    return trimtab.loads_job(JOB_TEMPLATE.format(name=name, rules=rules) + extra)'''
 
 
 def md(text: str):
@@ -167,20 +166,20 @@ default job shipped in `examples/`:
     code("""
 job_path = ROOT / "examples" / "mag7_value_quality.yaml"
 print(job_path.read_text())
-job = constraints.load_job(job_path)
+job = trimtab.load_job(job_path)
 """),
     md("""
 ## 4. Solve
 
-`optimizer.optimize` loads the job's data, fits the risk model on the trailing window, solves
+`trimtab.optimize` loads the job's data, fits the risk model on the trailing window, solves
 the convex problem, and re-checks every rule numerically on the weights. Loading the data and
 the risk model once and passing them in (`snapshot=`, `risk_model=`) lets later cells reuse
 them. The result renders as tables.
 """),
     code("""
-data = optimizer.load_market_data(job)
-risk_model = optimizer.estimate_risk(job, data)
-result = optimizer.optimize(job, snapshot=data, risk_model=risk_model)
+data = trimtab.load_market_data(job)
+risk_model = trimtab.estimate_risk(job, data)
+result = trimtab.optimize(job, snapshot=data, risk_model=risk_model)
 result
 """),
     md("""
@@ -231,14 +230,14 @@ decomposition.by_group
     md("""
 ## 7. Write the run
 
-`optimizer.write_run` writes `targets.csv` and `summary.json` (what the CLI's
+`trimtab.write_run` writes `targets.csv` and `summary.json` (what the CLI's
 `trimtab optimize` writes); `research.write_report` turns a run directory into a
 self-contained HTML page (`trimtab report RUN_DIR`). Both go to a temporary folder here.
 The next step — orders for the desk — is notebook 05.
 """),
     code("""
 run_dir = WORK / "run"
-written = optimizer.write_run(result, run_dir)
+written = trimtab.write_run(result, run_dir)
 report = research.write_report(run_dir)
 for path in sorted(run_dir.iterdir()):
     print(f"{path.name:14s} {path.stat().st_size:>9,d} bytes")
@@ -270,9 +269,9 @@ error — and we ask the optimizer why.
 The data and risk model are loaded once and shared by every sweep below.
 """),
     code("""
-job = constraints.load_job(ROOT / "examples" / "mag7_value_quality.yaml")
-data = optimizer.load_market_data(job)
-risk_model = optimizer.estimate_risk(job, data)
+job = trimtab.load_job(ROOT / "examples" / "mag7_value_quality.yaml")
+data = trimtab.load_market_data(job)
+risk_model = trimtab.estimate_risk(job, data)
 mag7 = list(data.groups["MAG7"])
 benchmark_mag7 = data.benchmark_weights[mag7].sum()
 print(f"benchmark MAG7 weight: {pct(benchmark_mag7)}")
@@ -281,7 +280,7 @@ with_turnover = research.mag7_cap_frontier(job, snapshot=data, risk_model=risk_m
 with_turnover
 """),
     md("""
-Below 17.5 % the points are infeasible. Why? `optimizer.diagnose` finds the smallest set of
+Below 17.5 % the points are infeasible. Why? `trimtab.diagnose` finds the smallest set of
 rules that cannot hold together and, for each, the bound that would make the job feasible:
 starting from the current holdings, a 30 % two-way turnover budget cannot move enough weight
 out of the mega-caps.
@@ -294,7 +293,7 @@ tight = job_from_rules("tight_cap", f'''
   - factor_exposure: {{factor: quality, min: 0.25}}
   - turnover: {{max: 0.30, kind: two_way}}
   - asset_weight: {{max: benchmark + 0.02}}''')
-diagnosis = optimizer.diagnose(tight, snapshot=data, risk_model=risk_model)
+diagnosis = trimtab.diagnose(tight, snapshot=data, risk_model=risk_model)
 assert not diagnosis.feasible
 print(diagnosis.message)
 pd.DataFrame(diagnosis.to_dict()["conflict"])
@@ -392,8 +391,8 @@ CAP_RULES = '''
 cap_only = job_from_rules("mag7_cap_only", CAP_RULES)
 cap_and_quality = job_from_rules("mag7_cap_quality", CAP_RULES + '''
   - factor_exposure: {factor: quality, min: 0.25}''')
-data = optimizer.load_market_data(cap_only)
-risk_model = optimizer.estimate_risk(cap_only, data)
+data = trimtab.load_market_data(cap_only)
+risk_model = trimtab.estimate_risk(cap_only, data)
 mag7 = list(data.groups["MAG7"])
 """),
     md("""
@@ -474,7 +473,7 @@ portfolios = {
         CAP_RULES + "\\n  - factor_exposure: {factor: value, min: 0.5}\\n  - factor_exposure: {factor: quality, min: 0.5}",
     ),
 }
-results = {name: optimizer.optimize(j, snapshot=data, risk_model=risk_model) for name, j in portfolios.items()}
+results = {name: trimtab.optimize(j, snapshot=data, risk_model=risk_model) for name, j in portfolios.items()}
 comparison = pd.DataFrame(
     {
         name: {
@@ -680,10 +679,10 @@ shares) and a security master (`prices.csv`: price, lot size, synthetic CUSIP/IS
 desk also has $46,453.82 of cash.
 """),
     code("""
-job = constraints.load_job(ROOT / "examples" / "mag7_value_quality.yaml")
-result = optimizer.optimize(job)
+job = trimtab.load_job(ROOT / "examples" / "mag7_value_quality.yaml")
+result = trimtab.optimize(job)
 run_dir = WORK / "run"
-optimizer.write_run(result, run_dir)
+trimtab.write_run(result, run_dir)
 holdings_csv = ROOT / "examples" / "desk" / "holdings.csv"
 prices_csv = ROOT / "examples" / "desk" / "prices.csv"
 CASH = 46453.82
@@ -693,13 +692,13 @@ pd.read_csv(prices_csv).head()
     md("""
 ## 2. Export
 
-`optimizer.export.export_run` turns the target into trades `w × NAV / price − shares`,
+`trimtab.optimizer.export.export_run` turns the target into trades `w × NAV / price − shares`,
 rounds them to lots, keeps cash ≥ 0, **re-checks every hard rule of the job on the rounded
 book** (MAG7 cap, tilts, turnover against the actual shares) and writes the batch atomically
 into `<out>/<as-of>-<hash>/`. Same inputs → same batch id and bytes.
 """),
     code("""
-from optimizer import export
+from trimtab.optimizer import export
 
 try:
     batch, batch_dir = export.export_run(
@@ -833,7 +832,7 @@ log paths, data dictionary), sends the batch's orders, and records every answer 
 acknowledged, rejected with the counterparty's reason, or no answer — in
 `<batch>/sends/<utc>.json`; it exits with code 5 if any order is not acknowledged, and
 refuses to send a batch a second time without `--force` (that would duplicate live orders).
-In Python: `optimizer.export.send_batch_dir(batch_dir, session_cfg)`. QuickFIX is the
+In Python: `trimtab.optimizer.export.send_batch_dir(batch_dir, session_cfg)`. QuickFIX is the
 optional extra `pip install 'trimtab[fix]'`.
 """),
 ]

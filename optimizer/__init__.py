@@ -1,45 +1,72 @@
 """Compile, solve and verify the minimum-tracking-error problem; report and write results.
 
+This is the core floor: it imports :mod:`trimtab.constraints` and :mod:`trimtab.models` and
+nothing above it. :mod:`trimtab.optimizer.export` (orders, FIX) and
+:mod:`trimtab.optimizer.research` (frontiers, backtests, plots, reports) are built on the
+public names below; :mod:`trimtab.optimizer.cli` sits on top of all three.
+
 Notebook use::
 
-    import optimizer
-    result = optimizer.optimize("examples/mag7_value_quality.yaml")
+    import trimtab
+    result = trimtab.optimize("examples/mag7_value_quality.yaml")
     result            # renders as tables in Jupyter
     result.to_frame() # per-asset weights
+
+    prepared = trimtab.prepare("examples/mag7_value_quality.yaml")   # compile once …
+    prepared.solve({"constraints[2].upper": 0.15})                    # … re-solve with a new bound
 """
 
-from constraints import SpecError
-from models import DataError, TrimtabError
+from trimtab.constraints import SpecError
+from trimtab.models import DataError, TrimtabError
 
-from ._compiled import OBJECTIVE_SCALE, VERIFY_TOLERANCE, CompiledProblem, Solution, compiled_problem
-from ._errors import ExportError, InfeasibleError, SolverFailedError
+from ._compiled import OBJECTIVE_SCALE, ROUNDING_TOLERANCE, VERIFY_TOLERANCE, CompiledProblem, compiled_problem
+from ._costs import impact_rates, linear_rates
+from ._errors import ExportError, InfeasibleError, OutputError, SolverFailedError
 from ._infeasibility import ConflictMember, Diagnosis
-from ._output import render_summary_json, render_targets_csv, write_run
-from ._result import ConstraintReport, Diagnostics, TargetPortfolio
-from ._run import diagnose, estimate_risk, load_market_data, optimize
+from ._inputs import as_job, estimate_risk, load_market_data, with_job_groups
+from ._output import refuse_to_overwrite, write_files_atomically, write_new_files
+from ._prepared import HELD_THRESHOLD, PreparedProblem, prepare
+from ._result import CardinalityReport, ConstraintReport, Diagnostics, Solution, TargetPortfolio
+from ._run import diagnose, optimize
+from ._run_dir import RunTarget, read_run, render_summary_json, render_targets_csv, write_run
 
 __all__ = [
+    "HELD_THRESHOLD",
     "OBJECTIVE_SCALE",
+    "ROUNDING_TOLERANCE",
     "VERIFY_TOLERANCE",
+    "CardinalityReport",
     "CompiledProblem",
     "ConflictMember",
     "ConstraintReport",
     "DataError",
-    "ExportError",
     "Diagnosis",
     "Diagnostics",
+    "ExportError",
     "InfeasibleError",
+    "OutputError",
+    "PreparedProblem",
+    "RunTarget",
     "Solution",
     "SolverFailedError",
     "SpecError",
     "TargetPortfolio",
     "TrimtabError",
+    "as_job",
     "compiled_problem",
     "diagnose",
     "estimate_risk",
+    "impact_rates",
+    "linear_rates",
     "load_market_data",
     "optimize",
+    "prepare",
+    "read_run",
+    "refuse_to_overwrite",
     "render_summary_json",
     "render_targets_csv",
+    "with_job_groups",
+    "write_files_atomically",
+    "write_new_files",
     "write_run",
 ]

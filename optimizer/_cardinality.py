@@ -23,19 +23,16 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import cvxpy as cp
 import numpy as np
 
-from constraints import CardinalitySpec, SolverSpec
+from trimtab.constraints import BuildContext, BuiltConstraint, CardinalitySpec, SolverSpec, UniverseInfo
 
 from ._errors import InfeasibleError, SolverFailedError
 from ._objective import OBJECTIVE_SCALE
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ._compiled import CompiledProblem, Solution
+from ._result import CardinalityReport, Solution
 
 #: ``method: auto`` solves exactly up to this many names (SCIP installed), heuristically above.
 EXACT_AUTO_MAX_ASSETS = 30
@@ -47,48 +44,22 @@ DROP_FRACTION = 0.5
 MAX_ROUNDS = 200
 
 
-@dataclass(frozen=True)
-class CardinalityReport:
-    """How the holdings-count rules were met.
+class ConvexProblem(Protocol):
+    """What the holdings-count layer needs of the compiled convex problem (a ``CompiledProblem``)."""
 
-    Attributes
-    ----------
-    method : str
-        ``exact`` (SCIP) or ``heuristic``.
-    max_names, min_weight : int or None, float or None
-        The rules (names; fraction of NAV).
-    names_held : int
-        Names with weight > 0 in the result.
-    smallest_weight : float
-        The smallest held weight, fraction of NAV.
-    objective : float
-        Objective at the result, (% TE)² units (TE² × 10⁴ when the job has no costs or soft rules).
-    bound : float
-        Proven lower bound on the objective of any portfolio meeting every rule.
-    gap : float
-        ``objective − bound`` (≥ 0): the result is at most this far from the optimum.
-    relative_gap : float
-        ``gap / objective``.
-    tracking_error_bound : float or None
-        Annualized TE no portfolio meeting the rules can beat (when the objective is TE² alone).
-    solves : int
-        Convex re-solves (heuristic) or SCIP branch-and-bound nodes (exact).
-    status : str
-        ``optimal`` (gap closed), ``time limit`` (exact stopped early) or ``heuristic``.
-    """
+    universe: UniverseInfo
+    context: BuildContext
+    built: tuple[BuiltConstraint, ...]
+    objective: cp.Expression
+    other_terms: cp.Expression
+    other_terms_are_zero: bool
+    hard: list[cp.Constraint]
 
-    method: str
-    max_names: int | None
-    min_weight: float | None
-    names_held: int
-    smallest_weight: float
-    objective: float
-    bound: float
-    gap: float
-    relative_gap: float
-    tracking_error_bound: float | None
-    solves: int
-    status: str
+    def solve_verified(
+        self, problem: cp.Problem, solver: SolverSpec, relaxed: frozenset[int]
+    ) -> tuple[Solution | None, bool, list[str]]: ...
+
+    def infeasible_error(self) -> InfeasibleError: ...
 
 
 class HoldingsCount:
@@ -99,7 +70,7 @@ class HoldingsCount:
     (0 closes a name) and ``wᵢ ≥ floorᵢ`` (``m`` floors a held name).
     """
 
-    def __init__(self, compiled: CompiledProblem, spec: CardinalitySpec) -> None:
+    def __init__(self, compiled: ConvexProblem, spec: CardinalitySpec) -> None:
         self.compiled, self.spec = compiled, spec
         ctx = compiled.context
         n = ctx.universe.n_assets
@@ -141,7 +112,7 @@ class HoldingsCount:
         """The verified optimum with closed names at 0 and floored names ≥ m; None if infeasible."""
         self.open.value = is_open.astype(float)
         self.floor.value = np.where(floored & is_open, self.spec.min_weight or 0.0, 0.0)
-        solution, infeasible, attempts = self.compiled._solve_verified(self.restricted, solver, frozenset())
+        solution, infeasible, attempts = self.compiled.solve_verified(self.restricted, solver, frozenset())
         if solution is None and not infeasible:
             raise SolverFailedError("no solver produced a verified solution on a support: " + " | ".join(attempts))
         if solution is not None:

@@ -15,12 +15,11 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
 
-from constraints import (
+from trimtab.constraints import (
     BuildContext,
     BuiltConstraint,
     CardinalitySpec,
@@ -30,19 +29,24 @@ from constraints import (
     SolverSpec,
     UniverseInfo,
 )
-from constraints import constraint_to_yaml
+from trimtab.constraints import constraint_to_yaml
 
-from ._cardinality import CardinalityReport, HoldingsCount
+from ._cardinality import HoldingsCount
 from ._costs import build_costs
 from ._objective import OBJECTIVE_SCALE
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
 from ._relaxation import plan_relaxation
-from ._result import ConstraintReport
+from ._result import ConstraintReport, Solution
 
 
 #: A constraint violated by more than this (in its own units) after the solve is a failure.
 VERIFY_TOLERANCE = 1e-6
+
+#: Default slack a hard rule may lose when target weights are rounded to whole lots (its units:
+#: 1 bp of weight, 0.0001 σ, 0.01 % TE). The target sits on its binding rules, so whole lots
+#: always move it by a fraction of a lot; an export repairs or refuses anything worse.
+ROUNDING_TOLERANCE = 1e-4
 
 #: Weights with |w| below this (fractions of NAV) are solver dust: set to 0, then re-normalized
 #: (to 1 when fully invested; to the solver's invested total when the job holds cash).
@@ -69,37 +73,6 @@ SOLVER_ATTEMPTS: dict[str, tuple[dict[str, float | int | bool], ...]] = {
 
 _INFEASIBLE = {cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE}
 _SOLVED = {cp.OPTIMAL, cp.OPTIMAL_INACCURATE}
-
-
-@dataclass(frozen=True)
-class Solution:
-    """Verified weights and how they were obtained.
-
-    Attributes
-    ----------
-    weights : np.ndarray
-        Target weights (n,), fractions of NAV, after dust removal.
-    status : str
-        CVXPY status of the accepted solve (``optimal`` or ``optimal_inaccurate``).
-    solver : str
-        Solver that produced the weights.
-    seconds : float
-        Wall-clock seconds of the accepted solve (parameter assignment + solve + checks).
-    attempts : tuple of str
-        One line per solver tried, e.g. ``"CLARABEL: optimal"``.
-    reports : tuple of ConstraintReport
-        One report per constraint, measured numerically on ``weights``.
-    cardinality : CardinalityReport or None
-        How the holdings-count rules were met (method, gap), when the job has them.
-    """
-
-    weights: np.ndarray
-    status: str
-    solver: str
-    seconds: float
-    attempts: tuple[str, ...]
-    reports: tuple[ConstraintReport, ...]
-    cardinality: CardinalityReport | None = None
 
 
 class CompiledProblem:
@@ -202,13 +175,13 @@ class CompiledProblem:
         if self.holdings_count is not None:
             solution, report = self.holdings_count.solve(solver)
             return dataclasses.replace(solution, seconds=time.perf_counter() - started, cardinality=report)
-        solution, infeasible, attempts = self._solve_verified(self.problem, solver, frozenset())
+        solution, infeasible, attempts = self.solve_verified(self.problem, solver, frozenset())
         if solution is None and infeasible and allow_relaxation:
             plan = plan_relaxation(self.built)
             if plan is not None:
                 hard = [c for b in self.built if b.spec.soft is None and b.index not in plan.relaxed for c in b.constraints]
                 relaxed = cp.Problem(cp.Minimize(self.objective), hard + list(plan.caps))
-                solution, infeasible, more = self._solve_verified(relaxed, solver, plan.relaxed)
+                solution, infeasible, more = self.solve_verified(relaxed, solver, plan.relaxed)
                 attempts += [f"relaxed priority {', '.join(map(str, plan.levels))}: {a}" for a in more]
         if solution is not None:
             return dataclasses.replace(solution, seconds=time.perf_counter() - started, attempts=tuple(attempts))
@@ -223,7 +196,7 @@ class CompiledProblem:
                 raise ValueError(f"no parameter {name!r} in the compiled problem")
             parameters[name].value = np.asarray(value, dtype=float).reshape(parameters[name].shape)
 
-    def _solve_verified(
+    def solve_verified(
         self, problem: cp.Problem, solver: SolverSpec, relaxed: frozenset[int]
     ) -> tuple[Solution | None, bool, list[str]]:
         """Try each solver on ``problem``; (verified solution or None, infeasible?, attempts).

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 
-from constraints import BuildContext, CostSpec, DataView
-from models import TRADING_DAYS_PER_YEAR, DataError
+from trimtab.constraints import BuildContext, CostSpec, DataView
+from trimtab.models import TRADING_DAYS_PER_YEAR, DataError
 
 BPS = 1e-4
 

@@ -1,8 +1,8 @@
-"""Errors raised while solving; data and spec errors come from ``models`` and ``constraints``."""
+"""Errors raised while solving and writing; data and spec errors come from ``models`` and ``constraints``."""
 
 from __future__ import annotations
 
-from models import TrimtabError
+from trimtab.models import TrimtabError
 
 
 class InfeasibleError(TrimtabError, RuntimeError):
@@ -21,6 +21,11 @@ class InfeasibleError(TrimtabError, RuntimeError):
 
 class SolverFailedError(TrimtabError, RuntimeError):
     """Every solver tried failed, or returned weights that violate a constraint."""
+
+
+class OutputError(TrimtabError, ValueError):
+    """An output file or run directory cannot be used: it exists (pass ``--force``), or a run
+    directory is missing a file or cannot be read."""
 
 
 class ExportError(TrimtabError, ValueError):

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import cvxpy as cp
 
-from constraints import STRUCTURAL_KEYS, BuildContext, BuiltConstraint
+from trimtab.constraints import STRUCTURAL_KEYS, BuildContext, BuiltConstraint
 
 #: A violation below this (lhs units) counts as none.
 VIOLATION_TOLERANCE = 1e-7

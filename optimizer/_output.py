@@ -1,55 +1,20 @@
-"""Write a run's files atomically: all content is rendered first, then renamed into place.
+"""Write output files atomically: all content is rendered first, then renamed into place.
 
-A failed run writes nothing; an earlier run's files in the directory stay untouched until
-every new file has been rendered and written to a temporary name beside it.
+A failed write leaves nothing behind; earlier files in the directory stay untouched until
+every new file has been written to a temporary name beside it. Files that exist are
+refused unless the caller forces (:func:`refuse_to_overwrite`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from models import DataError
+from trimtab.models import DataError
 
-from ._errors import ExportError
-from ._result import TargetPortfolio
-
-#: Fixed decimals for weights in CSV: byte-identical output for identical inputs.
-CSV_FLOAT_FORMAT = "%.12f"
-
-TARGET_COLUMNS = ("sector", "benchmark_weight", "target_weight", "active_weight", "current_weight", "trade_weight")
-
-
-def render_targets_csv(target: TargetPortfolio) -> bytes:
-    """``targets.csv``: one row per asset sorted by asset_id, weights as fractions of NAV."""
-    frame = target.to_frame().loc[:, list(TARGET_COLUMNS)]
-    return frame.to_csv(float_format=CSV_FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
-
-
-def render_summary_json(target: TargetPortfolio) -> bytes:
-    """``summary.json``: status, dataset, TE, active share, groups, exposures, constraint reports."""
-    return (json.dumps(target.summary(), indent=2, allow_nan=False) + "\n").encode("utf-8")
-
-
-def write_run(target: TargetPortfolio, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``targets.csv`` and ``summary.json`` into ``out_dir`` atomically.
-
-    Returns
-    -------
-    dict
-        File role → path written.
-
-    Raises
-    ------
-    DataError
-        When ``out_dir`` exists and is not a directory, or cannot be written.
-    """
-    files = {"targets.csv": render_targets_csv(target), "summary.json": render_summary_json(target)}
-    return write_files_atomically(Path(out_dir), files)
-
+from ._errors import OutputError
 
 def write_files_atomically(out_dir: Path, files: dict[str, bytes]) -> dict[str, Path]:
     """Write every file to a temporary name in ``out_dir``, then rename all into place."""
@@ -88,13 +53,13 @@ def refuse_to_overwrite(out_dir: Path, names: Iterable[str], *, force: bool) -> 
 
     Raises
     ------
-    ExportError
+    OutputError
         Naming every existing file.
     """
     existing = [str(Path(out_dir) / name) for name in names if (Path(out_dir) / name).exists()]
     if existing and not force:
         verb = "exists" if len(existing) == 1 else "exist"
-        raise ExportError(f"{', '.join(existing)} {verb}; pass --force (force=True) to overwrite")
+        raise OutputError(f"{', '.join(existing)} {verb}; pass --force (force=True) to overwrite")
 
 
 def write_new_files(out_dir: Path, files: dict[str, bytes], *, force: bool) -> dict[str, Path]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import cvxpy as cp
 
-from constraints import BuiltConstraint
+from trimtab.constraints import BuiltConstraint
 
 from ._infeasibility import solve_quietly
 

@@ -1,4 +1,6 @@
-"""Result objects: a target portfolio with its diagnostics, plain data for notebooks and files."""
+"""Result types, all in one place: per-constraint and holdings-count reports, the verified
+solution of one solve, and the target portfolio with its diagnostics (plain data for
+notebooks and files)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from constraints import BINDING_TOLERANCE, BuiltConstraint, Measurement
+from trimtab.constraints import BINDING_TOLERANCE, BuiltConstraint, Measurement
 
-from ._cardinality import CardinalityReport
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,81 @@ class ConstraintReport:
             mode="relaxed" if relaxed else ("soft" if built.spec.soft is not None else "hard"),
             violation=max(0.0, -measured.slack) if (relaxed or built.spec.soft is not None) else 0.0,
         )
+
+
+@dataclass(frozen=True)
+class CardinalityReport:
+    """How the holdings-count rules were met.
+
+    Attributes
+    ----------
+    method : str
+        ``exact`` (SCIP) or ``heuristic``.
+    max_names, min_weight : int or None, float or None
+        The rules (names; fraction of NAV).
+    names_held : int
+        Names with weight > 0 in the result.
+    smallest_weight : float
+        The smallest held weight, fraction of NAV.
+    objective : float
+        Objective at the result, (% TE)² units (TE² × 10⁴ when the job has no costs or soft rules).
+    bound : float
+        Proven lower bound on the objective of any portfolio meeting every rule.
+    gap : float
+        ``objective − bound`` (≥ 0): the result is at most this far from the optimum.
+    relative_gap : float
+        ``gap / objective``.
+    tracking_error_bound : float or None
+        Annualized TE no portfolio meeting the rules can beat (when the objective is TE² alone).
+    solves : int
+        Convex re-solves (heuristic) or SCIP branch-and-bound nodes (exact).
+    status : str
+        ``optimal`` (gap closed), ``time limit`` (exact stopped early) or ``heuristic``.
+    """
+
+    method: str
+    max_names: int | None
+    min_weight: float | None
+    names_held: int
+    smallest_weight: float
+    objective: float
+    bound: float
+    gap: float
+    relative_gap: float
+    tracking_error_bound: float | None
+    solves: int
+    status: str
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Verified weights and how they were obtained.
+
+    Attributes
+    ----------
+    weights : np.ndarray
+        Target weights (n,), fractions of NAV, after dust removal.
+    status : str
+        CVXPY status of the accepted solve (``optimal`` or ``optimal_inaccurate``).
+    solver : str
+        Solver that produced the weights.
+    seconds : float
+        Wall-clock seconds of the accepted solve (parameter assignment + solve + checks).
+    attempts : tuple of str
+        One line per solver tried, e.g. ``"CLARABEL: optimal"``.
+    reports : tuple of ConstraintReport
+        One report per constraint, measured numerically on ``weights``.
+    cardinality : CardinalityReport or None
+        How the holdings-count rules were met (method, gap), when the job has them.
+    """
+
+    weights: np.ndarray
+    status: str
+    solver: str
+    seconds: float
+    attempts: tuple[str, ...]
+    reports: tuple[ConstraintReport, ...]
+    cardinality: CardinalityReport | None = None
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import cvxpy as cp
 import numpy as np
 from pypfopt import EfficientFrontier, objective_functions
 
-from constraints import DataView, JobSpec
-from models import MarketSnapshot, RiskModel
+from trimtab.constraints import DataView, JobSpec
+from trimtab.models import MarketSnapshot, RiskModel
 
 
 def dense_covariance(model: RiskModel) -> np.ndarray:

@@ -96,9 +96,9 @@ def test_public_api_only(path: Path) -> None:
 
 def test_private_name_pattern() -> None:
     """The check above catches what it should and nothing else."""
-    private = ["from optimizer._run import x", "import optimizer._run", "from optimizer import _run",
+    private = ["from trimtab.optimizer._run import x", "import trimtab.optimizer._run", "from trimtab.optimizer import _run",
                "import models, _x", "result._repr_html_()", "from ._frontier import f"]
-    public = ["from optimizer import research", "import optimizer", "x = research.plot_frontier(f.points)",
+    public = ["from trimtab.optimizer import research", "import trimtab", "x = research.plot_frontier(f.points)",
               "value_exposure = 1", "fig.savefig(path)"]
     assert all(PRIVATE.search(s) for s in private)
     assert not any(PRIVATE.search(s) for s in public)

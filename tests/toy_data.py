@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models import MarketSnapshot, RiskModel
+from trimtab.models import MarketSnapshot, RiskModel
 
 SECTORS = ("Energy", "Financials", "Health Care", "Information Technology")
 

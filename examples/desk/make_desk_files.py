@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from stdnum import cusip, isin
 
-import models
+from trimtab import models
 
 NAV = 1_000_000_000.0
 HERE = Path(__file__).parent

@@ -19,7 +19,6 @@ from ._fix_dictionary import FixUnavailableError, FixValidationError
 from ._check import PortfolioCheck, Violation
 from ._files import FORMATS, NEUTRAL_COLUMNS, Mapping, load_mapping, neutral_frame, write_batch
 from ._inputs import IDENTIFIER_PREFERENCE, read_holdings, read_security_master
-from ._run_dir import RunTarget, read_run
 from ._session import FixSessionError, OrderAnswer, SendReport, read_session_config, send_batch, send_messages
 from ._schema import IDENTIFIER_TYPES, ORDER_COLUMNS, SIDES, OrderBatch
 from ._trades import build_orders
@@ -47,7 +46,6 @@ __all__ = [
     "Mapping",
     "OrderBatch",
     "PortfolioCheck",
-    "RunTarget",
     "Violation",
     "build_orders",
     "export_run",
@@ -57,7 +55,6 @@ __all__ = [
     "load_mapping",
     "neutral_frame",
     "read_holdings",
-    "read_run",
     "read_security_master",
     "write_batch",
 ]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from constraints import Restricted
+from trimtab.constraints import Restricted
 
-from .._result import TargetPortfolio
+from .. import ExportError, OutputError, RunTarget, TargetPortfolio, read_run
 from ._check import PortfolioCheck
 from ._files import Mapping, load_mapping, write_batch
 from ._fix import write_fix_bytes
 from ._inputs import read_holdings, read_security_master
-from ._run_dir import RunTarget, read_run
 from ._schema import OrderBatch
 from ._trades import build_orders
 
@@ -60,13 +59,15 @@ def export_run(
     DataError, ExportError, SpecError
         Bad inputs, naming the file, asset or rule; nothing is written then.
     """
-    target = run if isinstance(run, TargetPortfolio) else read_run(run)
-    target = target if isinstance(target, RunTarget) else RunTarget.from_portfolio(target)
-    shares = read_holdings(holdings)
-    master = read_security_master(prices)
-    if isinstance(mapping, (str, Path)):
-        mapping = load_mapping(mapping)
-    job = target.job() if check or target.job_source else None
+    try:  # a run directory that cannot be read, or whose job changed, stops the export
+        target = RunTarget.from_portfolio(run) if isinstance(run, TargetPortfolio) else read_run(run)
+        shares = read_holdings(holdings)
+        master = read_security_master(prices)
+        if isinstance(mapping, (str, Path)):
+            mapping = load_mapping(mapping)
+        job = target.job() if check or target.job_source else None
+    except OutputError as error:
+        raise ExportError(str(error)) from None
     excluded = frozenset(a for c in (job.constraints if job else ()) if isinstance(c, Restricted) for a in c.assets)
     hashes = {"holdings": _sha256(holdings), "prices": _sha256(prices)}
     batch = build_orders(

@@ -18,8 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._errors import ExportError
-from .._output import write_files_atomically
+from .. import ExportError, write_files_atomically
 from ._schema import ORDER_COLUMNS, OrderBatch
 from ._session import SendReport, send_batch
 

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from constraints import DataView, JobSpec
-from models import MarketSnapshot, RiskModel
+from trimtab.constraints import DataView, JobSpec
+from trimtab.models import MarketSnapshot, RiskModel
 
-from .._compiled import CompiledProblem
-from .._run import _prepare, as_job
+from .. import CompiledProblem, PreparedProblem, prepare
 
 #: Rules not re-checked after rounding: lots leave a little cash, so Σw = 1 cannot hold exactly
 #: (the cash left is reported instead, and never negative).
@@ -60,7 +59,7 @@ class PortfolioCheck:
     job : JobSpec or path
         The job that produced the target.
     snapshot, risk_model : optional
-        Data to use instead of the job's own (as in :func:`optimizer.optimize`).
+        Data to use instead of the job's own (as in :func:`trimtab.optimize`).
     """
 
     def __init__(
@@ -69,10 +68,10 @@ class PortfolioCheck:
         self._inputs = (job, snapshot, risk_model)
 
     @cached_property
-    def _prepared(self):
+    def _prepared(self) -> PreparedProblem:
         job, snapshot, risk_model = self._inputs
-        prepared = _prepare(as_job(job), snapshot, risk_model)
-        prepared.problem.context.assign(prepared.data)
+        prepared = prepare(job, snapshot=snapshot, risk_model=risk_model)
+        prepared.assign()
         return prepared
 
     @property

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .._errors import ExportError
+from .. import ExportError
 from ._schema import OrderBatch
 
 NEUTRAL_COLUMNS: tuple[str, ...] = (

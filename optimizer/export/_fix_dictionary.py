@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import ExportError
+from .. import ExportError
 
 BEGIN_STRING = "FIX.4.4"
 SIDE_CODES: dict[str, str] = {"BUY": "1", "SELL": "2", "SELL_SHORT": "5"}

@@ -17,7 +17,7 @@ from stdnum import cusip, figi, isin
 from stdnum.exceptions import ValidationError
 from stdnum.gb import sedol
 
-from models import DataError, read_table
+from trimtab.models import DataError, read_table
 
 #: Identifier columns, the order in which one is picked when none is asked for.
 IDENTIFIER_PREFERENCE: tuple[str, ...] = ("isin", "cusip", "sedol", "figi", "ticker")

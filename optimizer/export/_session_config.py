@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._errors import ExportError
+from .. import ExportError
 from ._fix_dictionary import fix44_dictionary_path
 
 _DEFAULTS = {"ConnectionType": "initiator", "BeginString": "FIX.4.4", "HeartBtInt": "30",

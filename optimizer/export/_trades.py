@@ -25,9 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import ExportError
-from .._result import TargetPortfolio
-from ._run_dir import RunTarget
+from .. import ROUNDING_TOLERANCE, ExportError, RunTarget, TargetPortfolio
 from ._check import PortfolioCheck
 from ._inputs import pick_identifier
 from ._schema import ORDER_COLUMNS, OrderBatch
@@ -37,7 +35,6 @@ MAX_REPAIR_MOVES = 1000
 
 #: Default slack a rule may lose to rounding (its units: 1 bp of weight, 0.0001 σ, 0.01 % TE).
 #: The target sits on its binding rules, so whole lots always move it by a fraction of a lot.
-ROUNDING_TOLERANCE = 1e-4
 
 
 def build_orders(

@@ -20,13 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import models
-from constraints import DataView, JobSpec, Restricted
-from models import DataError, MarketHistory
+from trimtab import models
+from trimtab.constraints import DataView, JobSpec, Restricted
+from trimtab.models import DataError, MarketHistory
 
-from .._costs import impact_rates, linear_rates
-from .._errors import InfeasibleError, SolverFailedError
-from .._run import as_job, estimate_risk, optimize, with_job_groups
+from .. import InfeasibleError, SolverFailedError, as_job, estimate_risk, impact_rates, linear_rates, optimize, with_job_groups
 from ._backtest_accounting import buy_and_hold, linear_and_impact_cost, rebalance_schedule, simulate_policy
 from ._backtest_stats import BacktestResult, period_tracking_error
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models import DataError
+from trimtab.models import DataError
 
 #: ``target_at(date, drifted) -> target`` (fractions of NAV), or None to keep the drifted weights.
 TargetRule = Callable[[pd.Timestamp, np.ndarray], "np.ndarray | None"]

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models import TRADING_DAYS_PER_YEAR, DataError
+from trimtab.models import TRADING_DAYS_PER_YEAR, DataError
 
-from .._output import write_files_atomically
+from .. import write_files_atomically
 
 #: Policies of a backtest, in column order.
 POLICIES = ("optimized", "cap_weighted", "equal_weighted")

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from models import DataError
+from trimtab.models import DataError
 
 #: Weights this far below zero are round-off; anything more negative is an error.
 NEGATIVE_ROUNDOFF = 1e-12

@@ -20,11 +20,10 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from constraints import Constraint, FactorExposure, GroupWeight, JobSpec, SpecError, Turnover
-from models import MarketSnapshot, RiskModel
+from trimtab.constraints import Constraint, FactorExposure, GroupWeight, JobSpec, SpecError, Turnover
+from trimtab.models import MarketSnapshot, RiskModel
 
-from .._errors import InfeasibleError, SolverFailedError
-from .._run import _prepare, _target_portfolio, as_job, load_market_data, with_job_groups
+from .. import InfeasibleError, SolverFailedError, as_job, load_market_data, prepare, with_job_groups
 
 SIDES = {"max": "upper", "min": "lower"}
 SENSES = {"max": "<=", "min": ">="}
@@ -55,6 +54,10 @@ class Frontier:
     side: str
     points: pd.DataFrame
     weights: pd.DataFrame | None = None
+
+    def csv(self) -> bytes:
+        """The points as CSV bytes (one row per bound, in sweep order)."""
+        return self.points.to_csv(index=False, float_format="%.10g").encode()
 
     @property
     def feasible(self) -> pd.DataFrame:
@@ -136,7 +139,7 @@ def mag7_cap_frontier(
         steps = np.arange(np.floor(benchmark / 0.025 - 1e-9), 1, -1) * 0.025
         caps = [benchmark] + [round(c, 4) for c in steps if 0.05 - 1e-9 <= c < benchmark]
     caps = _check_bounds(caps)
-    matches = [i for i, c in enumerate(job.constraints) if isinstance(c, GroupWeight) and c.group == "MAG7"]
+    matches = [i for i, c in enumerate(job.constraints) if (c.key, c.subject) == (GroupWeight.key, "MAG7")]
     if len(matches) > 1:
         raise SpecError("several MAG7 group_weight rules; use frontier() with one's name", choices=_handles(job, matches))
     job, index = (job, matches[0]) if matches else _added(job, GroupWeight(group="MAG7", max=caps[0]))
@@ -157,7 +160,7 @@ def tilt_frontier(
     """
     job = as_job(job)
     targets = _check_bounds(np.linspace(0.0, 1.0, 6) if targets is None else targets)
-    matches = [i for i, c in enumerate(job.constraints) if isinstance(c, FactorExposure) and c.factor == factor]
+    matches = [i for i, c in enumerate(job.constraints) if (c.key, c.subject) == (FactorExposure.key, factor)]
     if len(matches) > 1:
         raise SpecError(f"several factor_exposure rules on {factor!r}", choices=_handles(job, matches))
     job, index = (job, matches[0]) if matches else _added(job, FactorExposure(factor=factor, min=targets[0]))
@@ -178,7 +181,7 @@ def turnover_frontier(
     """
     job = as_job(job)
     budgets = _check_bounds((0.05, 0.10, 0.20, 0.30, 0.50, 0.75, 1.00) if budgets is None else budgets)
-    matches = [i for i, c in enumerate(job.constraints) if isinstance(c, Turnover)]
+    matches = [i for i, c in enumerate(job.constraints) if c.key == Turnover.key]
     if len(matches) > 1:
         raise SpecError("several turnover rules", choices=_handles(job, matches))
     job, index = (job, matches[0]) if matches else _added(job, Turnover(max=max(budgets)))
@@ -190,10 +193,8 @@ def constraint_handles(constraint: Constraint) -> tuple[str, ...]:
     """The strings that name a rule in :func:`frontier`: name, description, key, key:subject."""
     handles = [constraint.name] if constraint.name else []
     handles += [constraint.describe(), constraint.key]
-    if isinstance(constraint, GroupWeight):
+    if constraint.qualified_by_subject:
         handles.append(f"{constraint.key}:{constraint.subject}")
-    elif isinstance(constraint, FactorExposure):
-        handles.append(f"{constraint.key}:{constraint.factor}")
     return tuple(dict.fromkeys(handles))
 
 
@@ -276,32 +277,30 @@ def _sweep(
     if side not in SIDES:
         raise SpecError(f"unknown side {side!r}", choices=tuple(SIDES))
     job = _with_side(job, index, side, bounds[0])
-    prepared = _prepare(job, snapshot, risk_model)
-    problem = prepared.problem
-    position = len(job.effective_constraints) - len(job.constraints) + index
-    built = problem.built[position]
+    prepared = prepare(job, snapshot=snapshot, risk_model=risk_model)
+    position = prepared.constraint_position(index)
+    built = prepared.problem.built[position]
     parameter = built.upper if side == "max" else built.lower
     if not isinstance(parameter, cp.Parameter):
         raise SpecError(f"{built.spec.label!r}: its {side} is not a parameter and cannot be swept", file=job.source)
     if parameter.is_nonneg() and min(bounds) < 0:
         raise SpecError(f"{built.spec.label!r}: its {side} cannot be negative (got {min(bounds):g})", file=job.source)
     title = rule_title(built.spec)
-    factors = sorted({c.factor for c in job.constraints if isinstance(c, FactorExposure)})
+    factors = sorted({c.subject for c in job.constraints if c.key == FactorExposure.key})
     rows, weights = [], {}
     for i, bound in enumerate(bounds):
         overrides = {parameter.name(): np.full(parameter.shape, bound)}
         row: dict[str, object] = {"bound": bound}
         try:
-            solution = problem.solve(prepared.data, job.solver, overrides=overrides)
+            target = prepared.solve(overrides, allow_relaxation=False)
         except InfeasibleError as error:
             message = str(error).replace(built.spec.label, f"{title} {SENSES[side]} {bound:g}")
             row.update(tracking_error=np.nan, feasible=False, status="infeasible", message=message)
         except SolverFailedError as error:
             row.update(tracking_error=np.nan, feasible=False, status="solver_failed", message=str(error))
         else:
-            target = _target_portfolio(prepared, solution)
             d = target.diagnostics
-            report = solution.reports[position]
+            report = d.constraints[position]
             row.update(
                 tracking_error=d.tracking_error, feasible=True, status=d.status, value=report.value,
                 binding=report.binding, marginal_te=report.marginal_te, active_share=d.active_share,

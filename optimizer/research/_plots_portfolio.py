@@ -1,4 +1,6 @@
-"""Figures of one target portfolio: sector weights, largest active weights, risk decomposition.
+"""Figures of one target portfolio: sector weights and largest active weights.
+
+The risk decomposition draws itself (:func:`plot_risk_decomposition`, beside its data).
 
 Each function draws on the given axes (or a new figure) and returns the matplotlib Figure;
 none calls ``plt.show``. Weights and contributions are plotted as fractions and labelled as
@@ -7,7 +9,6 @@ percents.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,11 +20,9 @@ from ._plots import (
     OVERWEIGHT_COLOR,
     TARGET_COLOR,
     UNDERWEIGHT_COLOR,
-    axes_grid_or_new,
     axes_or_new,
     percent_axis,
 )
-from ._risk_decomposition import RiskDecomposition
 
 
 def sector_weights_frame(target) -> pd.DataFrame:
@@ -121,44 +120,4 @@ def plot_active_weights(target, n: int = 15, ax: Axes | None = None) -> Figure:
     percent_axis(ax.xaxis)
     ax.set_xlabel("active weight, target − benchmark (% of NAV)")
     ax.set_title(f"Largest {len(shown)} active weights")
-    return figure
-
-
-def plot_risk_decomposition(decomposition: RiskDecomposition, axes: Sequence[Axes] | None = None) -> Figure:
-    """Tracking error by source: factor vs specific, by factor, by sector and by group.
-
-    Parameters
-    ----------
-    decomposition : RiskDecomposition
-        From :func:`risk_decomposition`.
-    axes : sequence of matplotlib Axes, optional
-        Three axes (four when the decomposition has groups); a new 2×2 figure when omitted.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Panels of horizontal bars whose widths are Euler contributions to TE (annualized
-        fraction); in each panel the bars add up to the tracking error (the factor panel
-        adds up to the factor part).
-    """
-    panels: list[tuple[str, pd.Series]] = [
-        ("Factor vs specific", decomposition.components["contribution"]),
-        ("By factor", decomposition.by_factor["contribution"]),
-        ("By sector", decomposition.by_sector["contribution"]),
-    ]
-    if len(decomposition.by_group):
-        panels.append(("By group", decomposition.by_group["contribution"]))
-    tallest = max(len(values) for _, values in panels)
-    figure, grid = axes_grid_or_new(axes, len(panels), (12.0, 0.5 * tallest + 4.0), ncols=2)
-    for ax, (title, values) in zip(grid, panels):
-        y = np.arange(len(values), dtype=float)
-        colors = [TARGET_COLOR if value >= 0 else UNDERWEIGHT_COLOR for value in values]
-        ax.barh(y, values.to_numpy(float), 0.7, color=colors)
-        ax.set_yticks(y, values.index.astype(str))
-        ax.invert_yaxis()
-        ax.axvline(0.0, color="black", linewidth=0.8)
-        percent_axis(ax.xaxis)
-        ax.set_xlabel("contribution to tracking error (annualized)")
-        ax.set_title(title)
-    figure.suptitle(f"Tracking error {decomposition.tracking_error:.2%}: Euler contributions")
     return figure

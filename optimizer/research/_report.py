@@ -18,16 +18,13 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from models import DataError, MarketSnapshot
+from trimtab.models import DataError, MarketSnapshot
 
-from .._errors import ExportError
-from .._output import refuse_to_overwrite, write_files_atomically
-from .._run import estimate_risk, load_market_data
-from ..export import read_run
+from .. import OutputError, estimate_risk, load_market_data, read_run, refuse_to_overwrite, write_files_atomically
 from ._concentration import concentration_table, equal_weights
 from ._plots import figure_png
-from ._plots_portfolio import plot_active_weights, plot_risk_decomposition, plot_sector_weights
-from ._risk_decomposition import RiskDecomposition, risk_decomposition
+from ._plots_portfolio import plot_active_weights, plot_sector_weights
+from ._risk_decomposition import RiskDecomposition, plot_risk_decomposition, risk_decomposition
 
 #: File name of the report inside the run directory when no output path is given.
 REPORT_FILE = "report.html"
@@ -112,7 +109,7 @@ def write_report(run_dir: str | Path, out_path: str | Path | None = None, force:
 
     Raises
     ------
-    ExportError
+    OutputError
         ``out_path`` exists and ``force`` is False (nothing is rendered or written).
     DataError, SpecError
         As :func:`render_report`; nothing is written.
@@ -130,7 +127,7 @@ def _load_inputs(run_dir: Path) -> _ReportInputs:
     try:
         run = read_run(run_dir)
         job = run.job()
-    except ExportError as error:
+    except OutputError as error:
         raise DataError(str(error)) from None
     summary = json.loads((run_dir / "summary.json").read_text())
     portfolio = _read_portfolio(run_dir / "targets.csv")

@@ -1,4 +1,5 @@
-"""Where the tracking error comes from: factor vs specific, by factor, by asset, sector and group.
+"""Where the tracking error comes from: factor vs specific, by factor, by asset, sector and group,
+and the figure that shows it.
 
 Every contribution is an Euler contribution to the tracking error ``TE = √(aᵀ Σ a)`` with
 ``a = w − w_b`` and ``Σ = B L Lᵀ Bᵀ + diag(s²)``: asset ``i`` contributes ``a_i (Σ a)_i / TE`` and
@@ -11,14 +12,18 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from models import DataError, RiskModel
+from trimtab.models import DataError, RiskModel
+
+from ._plots import TARGET_COLOR, UNDERWEIGHT_COLOR, axes_grid_or_new, figure_png, percent_axis
 
 #: Row label for the names that belong to none of the groups.
 REST_OF_UNIVERSE = "rest"
@@ -72,9 +77,6 @@ class RiskDecomposition:
 
     def _repr_html_(self) -> str:
         """Jupyter: the figure of :func:`plot_risk_decomposition` (inline PNG) and the tables."""
-        from ._plots import figure_png  # the plot modules import this one
-        from ._plots_portfolio import plot_risk_decomposition
-
         png = base64.b64encode(figure_png(plot_risk_decomposition(self))).decode("ascii")
         return (
             f"<h4>Tracking error {self.tracking_error:.3%} — decomposition</h4>"
@@ -158,6 +160,46 @@ def risk_decomposition(
         by_group=_by_group(by_asset, groups or {}),
         risk_model=risk_model.name,
     )
+
+
+def plot_risk_decomposition(decomposition: RiskDecomposition, axes: Sequence[Axes] | None = None) -> Figure:
+    """Tracking error by source: factor vs specific, by factor, by sector and by group.
+
+    Parameters
+    ----------
+    decomposition : RiskDecomposition
+        From :func:`risk_decomposition`.
+    axes : sequence of matplotlib Axes, optional
+        Three axes (four when the decomposition has groups); a new 2×2 figure when omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Panels of horizontal bars whose widths are Euler contributions to TE (annualized
+        fraction); in each panel the bars add up to the tracking error (the factor panel
+        adds up to the factor part).
+    """
+    panels: list[tuple[str, pd.Series]] = [
+        ("Factor vs specific", decomposition.components["contribution"]),
+        ("By factor", decomposition.by_factor["contribution"]),
+        ("By sector", decomposition.by_sector["contribution"]),
+    ]
+    if len(decomposition.by_group):
+        panels.append(("By group", decomposition.by_group["contribution"]))
+    tallest = max(len(values) for _, values in panels)
+    figure, grid = axes_grid_or_new(axes, len(panels), (12.0, 0.5 * tallest + 4.0), ncols=2)
+    for ax, (title, values) in zip(grid, panels):
+        y = np.arange(len(values), dtype=float)
+        colors = [TARGET_COLOR if value >= 0 else UNDERWEIGHT_COLOR for value in values]
+        ax.barh(y, values.to_numpy(float), 0.7, color=colors)
+        ax.set_yticks(y, values.index.astype(str))
+        ax.invert_yaxis()
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        percent_axis(ax.xaxis)
+        ax.set_xlabel("contribution to tracking error (annualized)")
+        ax.set_title(title)
+    figure.suptitle(f"Tracking error {decomposition.tracking_error:.2%}: Euler contributions")
+    return figure
 
 
 def _by_group(by_asset: pd.DataFrame, groups: Mapping[str, Iterable[str]]) -> pd.DataFrame:

@@ -3,7 +3,8 @@
 For each example: it builds and is DPP; it round-trips through YAML; it holds at the
 optimum, checked against an independent numpy computation of the constrained quantity;
 and its soft form is positive exactly where the independent check says it is violated.
-Adding a constraint type without an example here makes ``test_every_type_has_an_example`` fail.
+Adding a constraint type = its class, its registry entry, its example here and its README
+row; without an example here ``test_every_type_has_an_example`` fails.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import numpy as np
 import pytest
 import yaml
 
-import optimizer
-from constraints import (
+from trimtab import optimizer
+from trimtab.constraints import (
     CONSTRAINT_TYPES,
     BuildContext,
     DataView,

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from constraints import (
+from trimtab.constraints import (
     CONSTRAINT_TYPES,
     Bound,
     SpecError,

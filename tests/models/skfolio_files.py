@@ -87,7 +87,7 @@ def write_skfolio_user_files(directory: Path, *, fmt: str = "csv") -> dict[str, 
     """
     from skfolio.datasets import load_sp500_dataset
 
-    from models._loaders import prices_to_returns
+    from trimtab.models._loaders import prices_to_returns
 
     directory = Path(directory)
     prices = load_sp500_dataset().iloc[-(N_RETURN_DAYS + 1) :]

@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
 
-from models._covariance import (
+from trimtab.models._covariance import (
     EWMACovariance,
     LedoitWolfCovariance,
     OASCovariance,
@@ -17,8 +17,8 @@ from models._covariance import (
     ewma_weights,
     risk_model_from_covariance,
 )
-from models._errors import DataError
-from models._risk_model import RiskModel
+from trimtab.models._errors import DataError
+from trimtab.models._risk_model import RiskModel
 
 
 def make_returns(n_assets: int = 20, n_days: int = 300, seed: int = 0) -> pd.DataFrame:

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from models._characteristics import standardize
-from models._covariance import LedoitWolfCovariance, SampleCovariance
-from models._errors import DataError
-from models._estimate import MIN_WINDOW_DAYS, RISK_MODEL_ESTIMATORS, estimate_risk_model, minimum_window
-from models._factor_models import FundamentalFactorModel
-from models._risk_model import RiskModel
-from models._snapshot import MarketSnapshot
+from trimtab.models._characteristics import standardize
+from trimtab.models._covariance import LedoitWolfCovariance, SampleCovariance
+from trimtab.models._errors import DataError
+from trimtab.models._estimate import MIN_WINDOW_DAYS, RISK_MODEL_ESTIMATORS, estimate_risk_model, minimum_window
+from trimtab.models._factor_models import FundamentalFactorModel
+from trimtab.models._risk_model import RiskModel
+from trimtab.models._snapshot import MarketSnapshot
 
 N_ASSETS, N_DAYS = 30, 600
 SECTOR_NAMES = ("Energy", "Financials", "Information Technology")

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from models._covariance import ewma_covariance
-from models._errors import DataError
-from models._factor_models import (
+from trimtab.models._covariance import ewma_covariance
+from trimtab.models._errors import DataError
+from trimtab.models._factor_models import (
     MIN_SPECIFIC_VOL,
     FundamentalFactorModel,
     StatisticalFactorModel,

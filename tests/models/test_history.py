@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import DataError, MarketHistory, load_synthetic_history, load_synthetic_sp500
+from trimtab.models import DataError, MarketHistory, load_synthetic_history, load_synthetic_sp500
 
 
 @pytest.fixture(scope="module")

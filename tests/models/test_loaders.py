@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import DataError, MarketSnapshot
-from models._loaders import NOMINAL_TOTAL_MARKET_CAP, load_snapshot, prices_to_returns
+from trimtab.models import DataError, MarketSnapshot
+from trimtab.models._loaders import NOMINAL_TOTAL_MARKET_CAP, load_snapshot, prices_to_returns
 
 IDS = ["A001", "A002", "A003", "A004", "A005", "A006"]
 DATES = pd.bdate_range("2024-01-02", periods=30)

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models._characteristics import QUALITY_DESCRIPTORS, VALUE_DESCRIPTORS, build_characteristics
-from models._snapshot import MarketSnapshot
-from models._synthetic import (
+from trimtab.models._characteristics import QUALITY_DESCRIPTORS, VALUE_DESCRIPTORS, build_characteristics
+from trimtab.models._snapshot import MarketSnapshot
+from trimtab.models._synthetic import (
     HOLDINGS_AGE_DAYS,
     N_INDEX_ADDITIONS,
     N_SHARE_CHANGES,
@@ -18,7 +18,7 @@ from models._synthetic import (
     load_synthetic_sp500,
     synthetic_factor_process,
 )
-from models._synthetic_universe import GICS_SECTORS, SECTOR_COUNTS
+from trimtab.models._synthetic_universe import GICS_SECTORS, SECTOR_COUNTS
 
 ANNUAL = np.sqrt(252)
 FUNDAMENTALS = [*VALUE_DESCRIPTORS, *QUALITY_DESCRIPTORS]

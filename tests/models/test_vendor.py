@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import DataError, load_vendor_risk_model
+from trimtab.models import DataError, load_vendor_risk_model
 
 _spec = importlib.util.spec_from_file_location("trimtab_tests_vendor_files", Path(__file__).parent / "vendor_files.py")
 vendor_files = importlib.util.module_from_spec(_spec)

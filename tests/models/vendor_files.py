@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models import RiskModel
+from trimtab.models import RiskModel
 
 
 def write_vendor_files(model: RiskModel, directory: Path, *, units: str = "fraction") -> dict[str, Path]:

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import yaml
 
-import optimizer
-from constraints import SpecError, loads_job
-from optimizer import InfeasibleError, SolverFailedError
+from trimtab import optimizer
+from trimtab.constraints import SpecError, loads_job
+from trimtab.optimizer import InfeasibleError, SolverFailedError
 
 _spec = importlib.util.spec_from_file_location("trimtab_tests_toy_data", Path(__file__).parents[1] / "toy_data.py")
 toy_data = importlib.util.module_from_spec(_spec)

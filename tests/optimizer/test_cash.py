@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import yaml
 
-import optimizer
-from constraints import SpecError, loads_job
+from trimtab import optimizer
+from trimtab.constraints import SpecError, loads_job
 
 
 def _run(toy, rules):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from optimizer._cli import app
+from trimtab.optimizer.cli import app
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 runner = CliRunner()
@@ -182,8 +182,8 @@ def test_risk_model_factor_bounds(tmp_path):
     assert "risk-model factors checked: ['style:size', 'sector:Energy']" in " ".join(checked.output.split())
     result = run("optimize", job, "--out", tmp_path / "out", "--quiet")
     assert result.exit_code == 0, result.output
-    from constraints import load_job
-    from optimizer import estimate_risk, load_market_data
+    from trimtab.constraints import load_job
+    from trimtab.optimizer import estimate_risk, load_market_data
 
     spec = load_job(job)
     snapshot = load_market_data(spec)
@@ -206,7 +206,7 @@ def test_installed_console_script_runs(tmp_path):
     )
     assert done.returncode == 3 and "no portfolio satisfies every constraint" in done.stderr
     assert not (tmp_path / "targets.csv").exists()
-    done = subprocess.run([sys.executable, "-m", "optimizer", "--help"], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "trimtab", "--help"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "optimize" in done.stdout
 
 
@@ -227,8 +227,8 @@ def test_diagnose_writes_the_conflict(tmp_path):
 def test_vendor_risk_model_job(tmp_path):
     import importlib.util as iu
 
-    import optimizer as opt
-    from constraints import load_job
+    from trimtab import optimizer as opt
+    from trimtab.constraints import load_job
 
     spec = iu.spec_from_file_location("trimtab_tests_vendor_files", Path(__file__).parents[1] / "models" / "vendor_files.py")
     vendor_files = iu.module_from_spec(spec)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-import optimizer
-from constraints import SpecError, loads_job
-from models import DataError
+from trimtab import optimizer
+from trimtab.constraints import SpecError, loads_job
+from trimtab.models import DataError
 
 RULES = [{"factor_exposure": {"factor": "value", "min": 0.3}}, {"group_weight": {"group": "TOP5", "max": "benchmark - 0.05"}}]
 COSTS = {"risk_aversion": 50.0, "linear_bps": 20.0, "impact": {"coefficient": 0.8, "nav": 2.0e9}}

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import optimizer
-from constraints import load_job, loads_job
+from trimtab import optimizer
+from trimtab.constraints import load_job, loads_job
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 TOL = 1e-6

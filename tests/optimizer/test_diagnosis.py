@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-import optimizer
-from constraints import loads_job
-from optimizer import InfeasibleError
+from trimtab import optimizer
+from trimtab.constraints import loads_job
+from trimtab.optimizer import InfeasibleError
 
 DECOYS = [
     {"factor_exposure": {"factor": "quality", "max": 5.0}},

@@ -8,9 +8,9 @@ import json
 import pandas as pd
 import pytest
 
-import optimizer
-from constraints import loads_job
-from optimizer import _output
+from trimtab import optimizer
+from trimtab.constraints import loads_job
+from trimtab.optimizer import _output
 
 JOB = """
 name: toy

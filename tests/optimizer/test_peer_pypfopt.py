@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import optimizer
-from constraints import loads_job
+from trimtab import optimizer
+from trimtab.constraints import loads_job
 
 _spec = importlib.util.spec_from_file_location("trimtab_tests_peers", Path(__file__).parents[1] / "peers.py")
 peers = importlib.util.module_from_spec(_spec)

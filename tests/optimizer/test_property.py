@@ -15,8 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import optimizer
-from constraints import loads_job
+from trimtab import optimizer
+from trimtab.constraints import loads_job
 
 _spec = importlib.util.spec_from_file_location("trimtab_tests_toy_data", Path(__file__).parents[1] / "toy_data.py")
 toy_data = importlib.util.module_from_spec(_spec)

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import optimizer
-from constraints import DataView, UniverseInfo, loads_job
-from optimizer import InfeasibleError, SolverFailedError, compiled_problem
+from trimtab import optimizer
+from trimtab.constraints import DataView, UniverseInfo, loads_job
+from trimtab.optimizer import InfeasibleError, SolverFailedError, compiled_problem
 
 JOB = """
 name: toy

@@ -11,7 +11,7 @@ import pytest
 
 fix = pytest.importorskip("quickfix")
 
-from optimizer.export._fix import (  # noqa: E402
+from trimtab.optimizer.export._fix import (  # noqa: E402
     FixValidationError,
     data_dictionary,
     new_order_list,
@@ -19,8 +19,8 @@ from optimizer.export._fix import (  # noqa: E402
     split_allocations,
     write_fix_file,
 )
-from optimizer.export._schema import ORDER_COLUMNS, OrderBatch  # noqa: E402
-from optimizer.export._session import (  # noqa: E402
+from trimtab.optimizer.export._schema import ORDER_COLUMNS, OrderBatch  # noqa: E402
+from trimtab.optimizer.export._session import (  # noqa: E402
     FixSessionError,
     read_session_config,
     send_batch,

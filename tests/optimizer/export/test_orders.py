@@ -12,12 +12,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-import optimizer
-from constraints import load_job
-from optimizer import DataError, ExportError
-from optimizer._output import write_run
-from optimizer.export import export_run, load_mapping, read_run
-from optimizer.export._trades import ROUNDING_TOLERANCE
+from trimtab import optimizer
+from trimtab.constraints import load_job
+from trimtab.optimizer import DataError, ExportError
+from trimtab.optimizer import write_run
+from trimtab.optimizer import read_run
+from trimtab.optimizer.export import export_run, load_mapping
+from trimtab.optimizer.export._trades import ROUNDING_TOLERANCE
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "mag7_value_quality.yaml"
 NAV = 1e9
@@ -153,14 +154,14 @@ def test_not_enough_cash(desk, tmp_path):
 def _cli_export(run, holdings, prices, out, *options):
     from typer.testing import CliRunner
 
-    from optimizer._cli import app
+    from trimtab.optimizer.cli import app
 
     args = ["export", str(run), "--holdings", str(holdings), "--prices", str(prices), "--out", str(out), *options]
     return CliRunner().invoke(app, args)
 
 
 def test_cash_undoes_only_the_rounding_up_most_over_target_first():
-    from optimizer.export._trades import _respect_cash
+    from trimtab.optimizer.export._trades import _respect_cash
 
     prices, lots, nav = np.array([10.0, 10.0, 10.0]), np.array([100, 100, 100]), 10_000.0
     weights = np.array([0.36, 0.32, 0.32])  # exact shares 360, 320, 320 → rounded 400, 300, 300
@@ -178,7 +179,7 @@ def test_cash_undoes_only_the_rounding_up_most_over_target_first():
 def test_cli_export_and_refusal(desk, tmp_path):
     from typer.testing import CliRunner
 
-    from optimizer._cli import app
+    from trimtab.optimizer.cli import app
 
     root = desk["root"]
     args = ["export", str(root / "run"), "--holdings", str(root / "holdings.csv"), "--prices", str(root / "prices.csv"),

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 fix = pytest.importorskip("quickfix")
 
-from optimizer._cli import app  # noqa: E402
-from optimizer.export import read_batch, write_batch  # noqa: E402
-from optimizer.export._schema import ORDER_COLUMNS, OrderBatch  # noqa: E402
+from trimtab.optimizer.cli import app  # noqa: E402
+from trimtab.optimizer.export import read_batch, write_batch  # noqa: E402
+from trimtab.optimizer.export._schema import ORDER_COLUMNS, OrderBatch  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("trimtab_tests_fix_acceptor", Path(__file__).with_name("fix_acceptor.py"))
 fix_acceptor = importlib.util.module_from_spec(_spec)

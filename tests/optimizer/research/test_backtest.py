@@ -13,19 +13,19 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import optimizer._compiled as compiled_module
-from constraints import loads_job
-from models import DataError, MarketHistory, load_synthetic_history
-from optimizer._cli import app
-from optimizer.research import BacktestResult, backtest
-from optimizer.research._backtest_accounting import (
+import trimtab.optimizer._compiled as compiled_module
+from trimtab.constraints import loads_job
+from trimtab.models import DataError, MarketHistory, load_synthetic_history
+from trimtab.optimizer.cli import app
+from trimtab.optimizer.research import BacktestResult, backtest
+from trimtab.optimizer.research._backtest_accounting import (
     buy_and_hold,
     drift,
     linear_and_impact_cost,
     rebalance_schedule,
     simulate_policy,
 )
-from optimizer.research._backtest_stats import period_tracking_error
+from trimtab.optimizer.research._backtest_stats import period_tracking_error
 
 ROOT = Path(__file__).parents[3]
 ANNUAL = 252

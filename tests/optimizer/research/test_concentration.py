@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import models
-from models import DataError
-from optimizer.research import (
+from trimtab import models
+from trimtab.models import DataError
+from trimtab.optimizer.research import (
     concentration_over_time,
     concentration_table,
     drifted_weights,
@@ -206,8 +206,8 @@ def test_embedded_benchmark_concentration():
 def test_monitor_cli_on_a_run_directory(tmp_path):
     from typer.testing import CliRunner
 
-    import optimizer
-    from optimizer._cli import app
+    from trimtab import optimizer
+    from trimtab.optimizer.cli import app
 
     job = tmp_path / "job.yaml"
     job.write_text("data: {source: embedded, seed: 7}\nconstraints:\n  - group_weight: {group: MAG7, max: 0.20}\n")

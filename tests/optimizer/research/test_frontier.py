@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import optimizer
-from constraints import SpecError, loads_job
-from optimizer import _compiled
-from optimizer._cli import app
-from optimizer._run import estimate_risk, load_market_data
-from optimizer.research import Frontier, frontier, mag7_cap_frontier, tilt_frontier, turnover_frontier
+from trimtab import optimizer
+from trimtab.constraints import SpecError, loads_job
+from trimtab.optimizer import _compiled
+from trimtab.optimizer.cli import app
+from trimtab.optimizer import estimate_risk, load_market_data
+from trimtab.optimizer.research import Frontier, frontier, mag7_cap_frontier, tilt_frontier, turnover_frontier
 
 DEFAULT = Path(__file__).parents[3] / "examples" / "mag7_value_quality.yaml"
 runner = CliRunner()
@@ -39,7 +39,7 @@ def job_text(cap: float = 0.20, value: float = 0.25) -> str:
 
 @pytest.fixture(scope="module")
 def data():
-    job = optimizer._run.as_job(DEFAULT)
+    job = optimizer.as_job(DEFAULT)
     snapshot = load_market_data(job)
     return snapshot, estimate_risk(job, snapshot)
 

@@ -14,8 +14,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
-from models import RiskModel  # noqa: E402
-from optimizer.research import (  # noqa: E402
+from trimtab.models import RiskModel  # noqa: E402
+from trimtab.optimizer.research import (  # noqa: E402
     plot_active_weights,
     plot_backtest,
     plot_concentration,

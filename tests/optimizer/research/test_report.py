@@ -18,11 +18,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import optimizer
-from models import DataError
-from optimizer import ExportError
-from optimizer.research import render_report, write_report
-from optimizer.research import _cli_report
+from trimtab import optimizer
+from trimtab.models import DataError
+from trimtab.optimizer import OutputError
+from trimtab.optimizer.research import render_report, write_report
+from trimtab.optimizer.cli import _report as report_cli
 
 REPO = Path(__file__).parents[3]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -77,7 +77,7 @@ def run(tmp_path_factory):
 def _app() -> typer.Typer:
     app = typer.Typer()
     app.callback()(lambda: None)  # a group, so the command is invoked by name as in trimtab
-    _cli_report.register(app)
+    report_cli.register(app)
     return app
 
 
@@ -168,7 +168,7 @@ def test_existing_report_is_kept_unless_forced(run, tmp_path):
     run_dir, report = run
     out = tmp_path / "mine.html"
     out.write_text("keep me")
-    with pytest.raises(ExportError, match="mine.html exists"):
+    with pytest.raises(OutputError, match="mine.html exists"):
         write_report(run_dir, out)
     result = _invoke(run_dir, "--out", out)
     assert result.exit_code == 2 and "mine.html" in result.output and "--force" in result.output

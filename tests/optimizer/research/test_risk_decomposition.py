@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import optimizer
-from constraints import loads_job
-from models import DataError, RiskModel
-from optimizer.research import risk_decomposition
+from trimtab import optimizer
+from trimtab.constraints import loads_job
+from trimtab.models import DataError, RiskModel
+from trimtab.optimizer.research import risk_decomposition
 
 
 @dataclass(frozen=True)

@@ -7,23 +7,23 @@ from typing import Annotated
 
 import typer
 
-from .._cli_common import _ERRORS, _fail, out
-from .._errors import ExportError
-from ._report import REPORT_FILE, write_report
+from ._common import ERRORS, fail, out
 
 
 def report_command(
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by optimize.", show_default=False)],
     out_path: Annotated[
-        Path | None, typer.Option("--out", "-o", help=f"HTML file to write (default: RUN_DIR/{REPORT_FILE}).")
+        Path | None, typer.Option("--out", "-o", help="HTML file to write (default: report.html in RUN_DIR).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
 ) -> None:
     """Write a self-contained HTML report of a run: summary, rules, figures, risk and concentration."""
+    from ..research import write_report
+
     try:
         written = write_report(run_dir, out_path, force=force)
-    except (*_ERRORS, ExportError) as error:
-        raise _fail(error) from None
+    except ERRORS as error:
+        raise fail(error) from None
     out.print(f"wrote {written}", highlight=False)
 
 

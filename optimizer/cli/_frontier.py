@@ -9,19 +9,12 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from .._cli_common import _ERRORS, _fail, out
-from .._errors import ExportError
-from .._output import refuse_to_overwrite, write_new_files
-from ._frontier import SIDES, Frontier, frontier
+from .. import refuse_to_overwrite, write_new_files
+from ._common import ERRORS, fail, out
 
 
-def frontier_csv(result: Frontier) -> bytes:
-    """The frontier's points as CSV bytes (one row per bound, in sweep order)."""
-    return result.points.to_csv(index=False, float_format="%.10g").encode()
-
-
-def print_frontier(result: Frontier) -> None:
-    """The frontier as a terminal table; infeasible points say so (and why, below the table)."""
+def print_frontier(result) -> None:
+    """A :class:`~trimtab.optimizer.research.Frontier` as a terminal table; infeasible points say so (and why, below)."""
     points = result.points
     table = Table(title=f"Frontier: {result.constraint} ({result.side} swept)")
     groups = [c for c in points.columns if c.endswith("_weight")]
@@ -73,17 +66,20 @@ def frontier_command(
 
     Infeasible bounds are reported as such; the sweep goes on.
     """
-    if side not in SIDES:
-        raise typer.BadParameter(f"--side must be one of {', '.join(SIDES)}", param_hint="--side")
+    from ..research import FRONTIER_SIDES, frontier
+
+    if side not in FRONTIER_SIDES:
+        raise typer.BadParameter(f"--side must be one of {', '.join(FRONTIER_SIDES)}", param_hint="--side")
+
     try:
         if out_file is not None:
             refuse_to_overwrite(out_file.parent, [out_file.name], force=force)
         result = frontier(job_file, constraint, np.linspace(start, stop, steps), side=side)
         written = None
         if out_file is not None:
-            written = write_new_files(out_file.parent, {out_file.name: frontier_csv(result)}, force=force)
-    except (*_ERRORS, ExportError) as error:
-        raise _fail(error) from None
+            written = write_new_files(out_file.parent, {out_file.name: result.csv()}, force=force)
+    except ERRORS as error:
+        raise fail(error) from None
     print_frontier(result)
     if written:
         out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)

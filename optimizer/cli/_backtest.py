@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .._cli_common import _ERRORS, _fail, out
-from ._backtest import REBALANCE_FREQUENCIES, as_date, backtest
-from ._backtest_stats import BacktestResult, check_output_dir, format_summary
+from trimtab.models import DataError
+
+from ._common import ERRORS, fail, out
 
 #: Column headers of the printed summary.
 SUMMARY_HEADERS = {
@@ -44,28 +44,27 @@ def backtest_command(
     OUT/summary.csv. Exit 2 on bad dates, a window that does not fit the history, or a job
     whose data source has no history (source: files).
     """
+    from ..research import REBALANCE_FREQUENCIES, as_date, backtest, check_output_dir
+
     try:
         for value, name in ((start, "--start"), (end, "--end")):
             as_date(value, name)
         if rebalance not in REBALANCE_FREQUENCIES:
-            raise _bad_rebalance(rebalance)
+            raise DataError(f"--rebalance: {rebalance!r} is not one of {list(REBALANCE_FREQUENCIES)}")
         check_output_dir(out_dir, force)  # refuse before minutes of solving, not after
         result = backtest(job_file, start, end, rebalance, years=years, risk_free=risk_free)
         written = result.write(out_dir, force=force)
-    except _ERRORS as error:
-        raise _fail(error) from None
+    except ERRORS as error:
+        raise fail(error) from None
     print_backtest(result)
     out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)
 
 
-def _bad_rebalance(value: str) -> Exception:
-    from models import DataError
+def print_backtest(result) -> None:
+    """A :class:`~trimtab.optimizer.research.BacktestResult`'s summary (one column per policy), the
+    dates that kept drifted holdings and the runtime."""
+    from ..research import format_summary
 
-    return DataError(f"--rebalance: {value!r} is not one of {list(REBALANCE_FREQUENCIES)}")
-
-
-def print_backtest(result: BacktestResult) -> None:
-    """The summary (one column per policy), the dates that kept drifted holdings and the runtime."""
     table = Table(title=f"Backtest: {result.job_name} ({result.rebalance})")
     text = format_summary(result.summary())
     table.add_column("")

@@ -1,9 +1,4 @@
-"""The ``trimtab`` command line: ``optimize``, ``diagnose``, ``validate``, ``export``, ``send`` (and the
-research commands registered from :mod:`optimizer.research`).
-
-Exit codes: 0 success; 2 bad job file, data or export input; 3 infeasible; 4 solver failure;
-5 some orders sent were rejected or not answered.
-"""
+"""``trimtab optimize``, ``diagnose`` and ``validate``: one job, solved, explained or checked."""
 
 from __future__ import annotations
 
@@ -15,21 +10,12 @@ import typer
 import yaml
 from rich.table import Table
 
-from constraints import FactorExposure, JobSpec, UniverseInfo
+from trimtab.constraints import FactorExposure, JobSpec, UniverseInfo
 
-from ._cli_common import _ERRORS, EXIT_INFEASIBLE, EXIT_NOT_ACKNOWLEDGED, _fail, out
-from ._errors import ExportError
-from ._output import write_files_atomically, write_run
-from ._result import TargetPortfolio
-from ._run import as_job, diagnose, estimate_risk, load_market_data, optimize
-from .export._trades import ROUNDING_TOLERANCE
+from .. import TargetPortfolio, as_job, diagnose, estimate_risk, load_market_data, optimize, write_files_atomically, write_run
+from ._common import ERRORS, EXIT_INFEASIBLE, fail, out
 
-app = typer.Typer(
-    name="trimtab",
-    help="Minimum-tracking-error portfolios against a cap-weighted benchmark, with rules as data.",
-    add_completion=False,
-    no_args_is_help=True,
-)
+
 def _output_dir(job: JobSpec, out_dir: Path | None) -> Path:
     """``--out`` if given, else the job's ``output.dir`` (relative to the job file), else ``out/``."""
     if out_dir is not None:
@@ -37,7 +23,6 @@ def _output_dir(job: JobSpec, out_dir: Path | None) -> Path:
     return job.resolve(job.output.dir) if job.output.dir else Path("out")
 
 
-@app.command("optimize")
 def optimize_command(
     job_file: Annotated[Path, typer.Argument(help="Job file (YAML).", show_default=False)],
     out_dir: Annotated[
@@ -50,14 +35,13 @@ def optimize_command(
         job = as_job(job_file)
         target = optimize(job)
         written = write_run(target, _output_dir(job, out_dir))
-    except _ERRORS as error:
-        raise _fail(error) from None
+    except ERRORS as error:
+        raise fail(error) from None
     if not quiet:
         print_summary(target)
     out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)
 
 
-@app.command("diagnose")
 def diagnose_command(
     job_file: Annotated[Path, typer.Argument(help="Job file (YAML).", show_default=False)],
     out_dir: Annotated[
@@ -73,8 +57,8 @@ def diagnose_command(
         diagnosis = diagnose(job)
         body = (json.dumps(diagnosis.to_dict(), indent=2, allow_nan=False) + "\n").encode()
         written = write_files_atomically(_output_dir(job, out_dir), {"diagnosis.json": body})
-    except _ERRORS as error:
-        raise _fail(error) from None
+    except ERRORS as error:
+        raise fail(error) from None
     style = "green" if diagnosis.feasible else "bold red"
     out.print(f"[{style}]{'feasible' if diagnosis.feasible else 'infeasible'}[/]: {diagnosis.message}", highlight=False)
     out.print(f"wrote {written['diagnosis.json']}", highlight=False)
@@ -82,7 +66,6 @@ def diagnose_command(
         raise typer.Exit(EXIT_INFEASIBLE)
 
 
-@app.command("validate")
 def validate_command(
     job_file: Annotated[Path, typer.Argument(help="Job file (YAML).", show_default=False)],
     show: Annotated[bool, typer.Option("--show", help="Print the effective job (defaults filled in).")] = False,
@@ -96,8 +79,8 @@ def validate_command(
         if risk_factors:  # only the estimated model knows these names
             universe = UniverseInfo.from_data(snapshot, estimate_risk(job, snapshot))
             job.check_universe(universe)
-    except _ERRORS as error:
-        raise _fail(error) from None
+    except ERRORS as error:
+        raise fail(error) from None
     if show:
         out.print(yaml.safe_dump(job.to_dict(), sort_keys=False), highlight=False)
     out.print(
@@ -107,77 +90,6 @@ def validate_command(
         + (f"; risk-model factors checked: {risk_factors}" if risk_factors else ""),
         highlight=False,
     )
-
-
-@app.command("export")
-def export_command(
-    run_dir: Annotated[Path, typer.Argument(help="Run directory written by optimize.", show_default=False)],
-    holdings: Annotated[Path, typer.Option("--holdings", help="Current shares: asset_id, shares.", show_default=False)],
-    prices: Annotated[
-        Path, typer.Option("--prices", help="Security master: asset_id, price [, lot_size, isin, cusip, …].", show_default=False)
-    ],
-    formats: Annotated[list[str], typer.Option("--format", "-f", help="csv, parquet, json or fix; repeatable.")] = ["csv"],
-    mapping: Annotated[Path | None, typer.Option("--mapping", help="OMS column mapping (YAML).")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Batches go to OUT/<batch_id>/.")] = Path("orders"),
-    cash: Annotated[float, typer.Option("--cash", help="Cash on hand (portfolio currency).")] = 0.0,
-    nav: Annotated[float | None, typer.Option("--nav", help="NAV (default: holdings value + cash).")] = None,
-    cash_buffer: Annotated[float, typer.Option("--cash-buffer", help="Cash to keep, fraction of NAV.")] = 0.0,
-    min_trade_shares: Annotated[int, typer.Option("--min-trade-shares")] = 0,
-    min_trade_notional: Annotated[float, typer.Option("--min-trade-notional")] = 0.0,
-    portfolio_id: Annotated[str, typer.Option("--portfolio-id")] = "PORTFOLIO",
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Slack a rule may lose to rounding.")] = ROUNDING_TOLERANCE,
-    force: Annotated[bool, typer.Option("--force", help="Write a batch that was already exported again.")] = False,
-) -> None:
-    """Turn a run's target weights into whole-lot orders and write them as a batch."""
-    from .export import export_run
-
-    try:
-        batch, written = export_run(
-            run_dir, holdings, prices, out_dir, formats=tuple(formats), mapping=mapping, force=force, cash=cash,
-            nav=nav, cash_buffer=cash_buffer, min_trade_shares=min_trade_shares, min_trade_notional=min_trade_notional,
-            portfolio_id=portfolio_id, tolerance=tolerance,
-        )
-    except (*_ERRORS, ExportError) as error:
-        raise _fail(error) from None
-    meta = batch.meta
-    out.print(
-        f"batch {batch.batch_id}: {meta['orders']} orders, gross {meta['gross_notional']:,.0f}, cash after "
-        f"{meta['cash_after']:,.2f}, TE change from rounding {meta['te_change_from_rounding'] or 0:+.2e}",
-        highlight=False,
-    )
-    out.print(f"wrote {written}", highlight=False)
-
-
-@app.command("send")
-def send_command(
-    batch_dir: Annotated[Path, typer.Argument(help="Batch directory written by export (OUT/<batch_id>).", show_default=False)],
-    fix_config: Annotated[Path, typer.Option("--fix-config", help="FIX session settings file.", show_default=False)],
-    style: Annotated[str, typer.Option("--style", help="single (NewOrderSingle each) or list (one NewOrderList).")] = "single",
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to log on and hear about every order.")] = 30.0,
-    account: Annotated[str | None, typer.Option("--account", help="Account (1) on every order.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Send a batch that was sent before.")] = False,
-) -> None:
-    """Send an exported batch over a live FIX 4.4 session; report every order's answer."""
-    from .export import send_batch_dir
-
-    try:
-        report, record = send_batch_dir(batch_dir, fix_config, force=force, style=style, timeout=timeout, account=account)
-    except ExportError as error:
-        raise _fail(error) from None
-    table = Table(title=f"batch {report.batch_id} over {report.session_id}")
-    for column in ("order", "status", "text"):
-        table.add_column(column)
-    for answer in report.answers:
-        colour = {"acknowledged": "green", "rejected": "red"}.get(answer.status, "yellow")
-        table.add_row(answer.order_id, f"[{colour}]{answer.status}[/]", answer.text)
-    out.print(table)
-    out.print(
-        f"{len(report.acknowledged)} acknowledged, {len(report.rejected)} rejected, {len(report.no_answer)} without "
-        f"an answer; {len(report.unmatched)} unmatched message(s). Record: {record}; FIX log: {report.log_dir}",
-        highlight=False,
-    )
-    if report.rejected or report.no_answer:
-        raise typer.Exit(EXIT_NOT_ACKNOWLEDGED)
 
 
 def print_summary(target: TargetPortfolio) -> None:
@@ -229,12 +141,8 @@ def print_summary(target: TargetPortfolio) -> None:
             )
 
 
-def main() -> None:
-    """Entry point for ``python -m optimizer``."""
-    app()
-
-
-# Research commands (backtest, frontier, monitor, report) are registered last: they reuse this module's helpers.
-from .research._commands import register_commands  # noqa: E402
-
-register_commands(app)
+def register(app: typer.Typer) -> None:
+    """Add ``optimize``, ``diagnose`` and ``validate`` to ``app``."""
+    app.command("optimize")(optimize_command)
+    app.command("diagnose")(diagnose_command)
+    app.command("validate")(validate_command)

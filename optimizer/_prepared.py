@@ -1,0 +1,192 @@
+"""A job ready to solve: its data, risk model and compiled problem, re-solved through parameters.
+
+:func:`prepare` does the expensive work once (load and check the data, fit the risk model,
+compile or fetch the cached problem); :meth:`PreparedProblem.solve` then costs one solver
+call plus the numeric checks, and may override any named parameter — a frontier sweeps a
+bound this way, an export re-checks rules on rounded weights against the same problem.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trimtab.constraints import DataView, JobSpec, UniverseInfo
+from trimtab.models import MarketSnapshot, RiskModel
+
+from ._compiled import CompiledProblem, compiled_problem
+from ._costs import expected_costs
+from ._infeasibility import Diagnosis
+from ._inputs import as_job, estimate_risk, load_market_data, with_job_groups
+from ._result import Diagnostics, Solution, TargetPortfolio
+
+#: A name counts as held above this weight (fraction of NAV).
+HELD_THRESHOLD = 1e-6
+
+
+@dataclass(frozen=True)
+class PreparedProblem:
+    """A job with its data, risk model and compiled problem.
+
+    Attributes
+    ----------
+    job : JobSpec
+        The job.
+    data : DataView
+        Its market snapshot (job groups added, names checked) and risk model (reindexed to
+        the snapshot's assets).
+    problem : CompiledProblem
+        The compiled CVXPY problem (shared through the compile cache with any job of the
+        same shape and rules).
+    build_seconds, risk_seconds : float
+        Wall-clock seconds spent compiling (near 0 when cached) and fitting the risk model
+        (0 when one was given).
+    """
+
+    job: JobSpec
+    data: DataView
+    problem: CompiledProblem
+    build_seconds: float
+    risk_seconds: float
+
+    def solve(
+        self,
+        overrides: Mapping[str, np.ndarray | float] | None = None,
+        *,
+        allow_relaxation: bool | None = None,
+    ) -> TargetPortfolio:
+        """Solve, verify every constraint numerically and report.
+
+        Parameters
+        ----------
+        overrides : mapping of str to array, optional
+            Values for named parameters (``"constraints[3].upper"``), set after the data's.
+        allow_relaxation : bool, optional
+            Relax rules with a ``priority`` when the hard rules conflict; default: the job's
+            ``allow_relaxation``.
+
+        Raises
+        ------
+        InfeasibleError, SolverFailedError
+            Each naming what failed.
+        """
+        relax = self.job.allow_relaxation if allow_relaxation is None else allow_relaxation
+        solution = self.problem.solve(self.data, self.job.solver, allow_relaxation=relax, overrides=overrides)
+        return _target_portfolio(self, solution)
+
+    def diagnose(self) -> Diagnosis:
+        """Whether the job's constraints can all hold on this data; if not, an irreducible conflict."""
+        return self.problem.diagnose(self.data)
+
+    def assign(self, data: DataView | None = None) -> None:
+        """Set every parameter of the compiled problem from ``data`` (default: this job's data)."""
+        self.problem.context.assign(self.data if data is None else data)
+
+    def constraint_position(self, index: int) -> int:
+        """Position in :attr:`CompiledProblem.built` (and in the reports) of the job's ``index``-th rule.
+
+        The job's defaults (budget, long-only) come first in the compiled problem.
+        """
+        return len(self.job.effective_constraints) - len(self.job.constraints) + index
+
+
+def prepare(
+    job: JobSpec | str | Path,
+    *,
+    snapshot: MarketSnapshot | None = None,
+    risk_model: RiskModel | None = None,
+) -> PreparedProblem:
+    """Load a job's data, fit its risk model and compile its problem, ready to solve.
+
+    Parameters
+    ----------
+    job : JobSpec or path
+        A job spec, or the path of a YAML job file.
+    snapshot : MarketSnapshot, optional
+        Market data to use instead of the job's ``data`` section.
+    risk_model : RiskModel, optional
+        Risk model to use instead of estimating the job's ``risk_model``.
+
+    Raises
+    ------
+    SpecError, DataError
+        The job or its data is invalid (each naming file, field, asset or date).
+    """
+    job = as_job(job)
+    snapshot = load_market_data(job) if snapshot is None else with_job_groups(job, snapshot)
+    risk_seconds = 0.0
+    if risk_model is None:
+        started = time.perf_counter()
+        risk_model = estimate_risk(job, snapshot)
+        risk_seconds = time.perf_counter() - started
+    risk_model = risk_model.reindexed(snapshot.asset_ids)
+    started = time.perf_counter()
+    universe = UniverseInfo.from_data(snapshot, risk_model)
+    job.check_universe(universe)  # names only a risk model knows (factor_exposure on style:size)
+    problem = compiled_problem(universe, risk_model.n_factors, job.effective_constraints, job.costs, job.cardinality)
+    build_seconds = time.perf_counter() - started
+    return PreparedProblem(job, DataView(snapshot, risk_model), problem, build_seconds, risk_seconds)
+
+
+def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPortfolio:
+    """The verified weights of ``solution`` with every figure the diagnostics report."""
+    job, data = prepared.job, prepared.data
+    build_seconds, risk_seconds = prepared.build_seconds, prepared.risk_seconds
+    snapshot, risk_model = data.snapshot, data.risk_model
+    ids = snapshot.asset_ids
+    w = solution.weights
+    wb, w0 = data.benchmark, data.holdings
+    active = w - wb
+    factor_var, specific_var = risk_model.variance_split(active)
+    sectors = pd.DataFrame(
+        {
+            "target": pd.Series(w, index=ids).groupby(snapshot.sectors).sum(),
+            "benchmark": pd.Series(wb, index=ids).groupby(snapshot.sectors).sum(),
+        }
+    ).sort_index()
+    sectors["active"] = sectors["target"] - sectors["benchmark"]
+    groups = {name: data.group_mask(members) for name, members in snapshot.groups.items()}
+    for constraint in job.constraints:
+        members = constraint.defined_group(data)
+        if members is not None:
+            groups[constraint.subject] = data.group_mask(members)
+    chars = snapshot.characteristics.to_numpy(dtype=float)
+    diagnostics = Diagnostics(
+        status=solution.status,
+        solver=solution.solver,
+        solve_seconds=solution.seconds,
+        build_seconds=build_seconds,
+        risk_model_seconds=risk_seconds,
+        tracking_error=float(np.sqrt(factor_var + specific_var)),
+        factor_tracking_error=float(np.sqrt(factor_var)),
+        specific_tracking_error=float(np.sqrt(specific_var)),
+        active_share=float(0.5 * np.abs(active).sum()),
+        turnover=float(np.abs(w - w0).sum()),
+        names_held=int((w > HELD_THRESHOLD).sum()),
+        groups={name: {"target": float(mask @ w), "benchmark": float(mask @ wb)} for name, mask in groups.items()},
+        sectors=sectors,
+        active_exposures=dict(zip(snapshot.characteristics.columns, (chars.T @ active).tolist())),
+        constraints=solution.reports,
+        attempts=solution.attempts,
+        costs=expected_costs(data, job.costs, w) if job.costs is not None else None,
+        cash=float(1.0 - w.sum()) if not prepared.problem.fully_invested else 0.0,
+        cardinality=solution.cardinality,
+    )
+    return TargetPortfolio(
+        weights=pd.Series(w, index=ids, name="target_weight"),
+        benchmark=pd.Series(wb, index=ids, name="benchmark_weight"),
+        holdings=pd.Series(w0, index=ids, name="current_weight"),
+        sectors=snapshot.sectors,
+        as_of=pd.Timestamp(snapshot.as_of),
+        dataset=snapshot.dataset,
+        job_name=job.name,
+        job_sha256=job.sha256,
+        risk_model=risk_model.name,
+        diagnostics=diagnostics,
+        job_source=str(Path(job.source).resolve()) if Path(job.source).is_file() else "",
+    )

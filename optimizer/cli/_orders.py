@@ -1,0 +1,91 @@
+"""``trimtab export`` and ``send``: a run's target as whole-lot orders, and the orders over FIX.
+
+The export package (pyarrow for Parquet, QuickFIX for sending) is imported inside the
+commands, so other commands never load it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .. import ROUNDING_TOLERANCE
+from ._common import ERRORS, EXIT_NOT_ACKNOWLEDGED, fail, out
+
+
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory written by optimize.", show_default=False)],
+    holdings: Annotated[Path, typer.Option("--holdings", help="Current shares: asset_id, shares.", show_default=False)],
+    prices: Annotated[
+        Path, typer.Option("--prices", help="Security master: asset_id, price [, lot_size, isin, cusip, …].", show_default=False)
+    ],
+    formats: Annotated[list[str], typer.Option("--format", "-f", help="csv, parquet, json or fix; repeatable.")] = ["csv"],
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="OMS column mapping (YAML).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Batches go to OUT/<batch_id>/.")] = Path("orders"),
+    cash: Annotated[float, typer.Option("--cash", help="Cash on hand (portfolio currency).")] = 0.0,
+    nav: Annotated[float | None, typer.Option("--nav", help="NAV (default: holdings value + cash).")] = None,
+    cash_buffer: Annotated[float, typer.Option("--cash-buffer", help="Cash to keep, fraction of NAV.")] = 0.0,
+    min_trade_shares: Annotated[int, typer.Option("--min-trade-shares")] = 0,
+    min_trade_notional: Annotated[float, typer.Option("--min-trade-notional")] = 0.0,
+    portfolio_id: Annotated[str, typer.Option("--portfolio-id")] = "PORTFOLIO",
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Slack a rule may lose to rounding.")] = ROUNDING_TOLERANCE,
+    force: Annotated[bool, typer.Option("--force", help="Write a batch that was already exported again.")] = False,
+) -> None:
+    """Turn a run's target weights into whole-lot orders and write them as a batch."""
+    from ..export import export_run
+
+    try:
+        batch, written = export_run(
+            run_dir, holdings, prices, out_dir, formats=tuple(formats), mapping=mapping, force=force, cash=cash,
+            nav=nav, cash_buffer=cash_buffer, min_trade_shares=min_trade_shares, min_trade_notional=min_trade_notional,
+            portfolio_id=portfolio_id, tolerance=tolerance,
+        )
+    except ERRORS as error:
+        raise fail(error) from None
+    meta = batch.meta
+    out.print(
+        f"batch {batch.batch_id}: {meta['orders']} orders, gross {meta['gross_notional']:,.0f}, cash after "
+        f"{meta['cash_after']:,.2f}, TE change from rounding {meta['te_change_from_rounding'] or 0:+.2e}",
+        highlight=False,
+    )
+    out.print(f"wrote {written}", highlight=False)
+
+
+def send_command(
+    batch_dir: Annotated[Path, typer.Argument(help="Batch directory written by export (OUT/<batch_id>).", show_default=False)],
+    fix_config: Annotated[Path, typer.Option("--fix-config", help="FIX session settings file.", show_default=False)],
+    style: Annotated[str, typer.Option("--style", help="single (NewOrderSingle each) or list (one NewOrderList).")] = "single",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to log on and hear about every order.")] = 30.0,
+    account: Annotated[str | None, typer.Option("--account", help="Account (1) on every order.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Send a batch that was sent before.")] = False,
+) -> None:
+    """Send an exported batch over a live FIX 4.4 session; report every order's answer."""
+    from ..export import send_batch_dir
+
+    try:
+        report, record = send_batch_dir(batch_dir, fix_config, force=force, style=style, timeout=timeout, account=account)
+    except ERRORS as error:
+        raise fail(error) from None
+    table = Table(title=f"batch {report.batch_id} over {report.session_id}")
+    for column in ("order", "status", "text"):
+        table.add_column(column)
+    for answer in report.answers:
+        colour = {"acknowledged": "green", "rejected": "red"}.get(answer.status, "yellow")
+        table.add_row(answer.order_id, f"[{colour}]{answer.status}[/]", answer.text)
+    out.print(table)
+    out.print(
+        f"{len(report.acknowledged)} acknowledged, {len(report.rejected)} rejected, {len(report.no_answer)} without "
+        f"an answer; {len(report.unmatched)} unmatched message(s). Record: {record}; FIX log: {report.log_dir}",
+        highlight=False,
+    )
+    if report.rejected or report.no_answer:
+        raise typer.Exit(EXIT_NOT_ACKNOWLEDGED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``export`` and ``send`` to ``app``."""
+    app.command("export")(export_command)
+    app.command("send")(send_command)
