@@ -8,7 +8,13 @@ from typing import Annotated, Literal
 import cvxpy as cp
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-RISK_MODEL_METHODS = ("sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental", "vendor")
+from trimtab.models import RISK_MODEL_REGISTRY
+
+#: Accepted ``risk_model.method`` values, derived from the models' registry (declared there once).
+RISK_MODEL_METHODS: tuple[str, ...] = tuple(RISK_MODEL_REGISTRY)
+
+#: ``Literal`` of :data:`RISK_MODEL_METHODS`: pydantic rejects other values naming every choice.
+_RiskModelMethodName = Literal[RISK_MODEL_METHODS]  # type: ignore[valid-type]
 
 #: Files of a vendor risk model in the ``risk_model`` section.
 VENDOR_FILE_KEYS = ("exposures", "factor_covariance", "specific_risk")
@@ -52,7 +58,7 @@ class RiskModelSpec(_Section):
     delivered model from ``exposures``, ``factor_covariance`` and ``specific_risk`` files
     (``units``: ``fraction`` or ``percent``) instead of estimating one."""
 
-    method: Literal["sample", "ledoit_wolf", "oas", "ewma", "pca", "fundamental", "vendor"] = "fundamental"
+    method: _RiskModelMethodName = "fundamental"
     window: Annotated[int, Field(ge=20)] | None = 756
     styles: list[str] | None = None
     params: dict[str, int | float | str | bool] = Field(default_factory=dict)

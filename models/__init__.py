@@ -22,9 +22,10 @@ from ._covariance import (
     risk_model_from_covariance,
 )
 from ._errors import DataError, TrimtabError
-from ._estimate import RISK_MODEL_ESTIMATORS, estimate_risk_model
+from ._estimate import estimate_risk_model
 from ._factor_models import FundamentalFactorModel, StatisticalFactorModel, cross_sectional_regression
 from ._history import SYNTHETIC_HISTORY_NAME, MarketHistory, load_synthetic_history
+from ._methods import RISK_MODEL_ESTIMATORS, RISK_MODEL_REGISTRY, RiskModelMethod, WindowShape
 from ._loaders import load_snapshot, prices_to_returns
 from ._tables import read_table
 from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
@@ -36,6 +37,9 @@ __all__ = [
     "read_table",
     "COMPOSITES",
     "RISK_MODEL_ESTIMATORS",
+    "RISK_MODEL_REGISTRY",
+    "RiskModelMethod",
+    "WindowShape",
     "SYNTHETIC_AS_OF",
     "SYNTHETIC_DATASET_NAME",
     "SYNTHETIC_HISTORY_NAME",

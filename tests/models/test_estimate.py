@@ -13,8 +13,9 @@ from sklearn.base import clone
 from trimtab.models._characteristics import standardize
 from trimtab.models._covariance import LedoitWolfCovariance, SampleCovariance
 from trimtab.models._errors import DataError
-from trimtab.models._estimate import MIN_WINDOW_DAYS, RISK_MODEL_ESTIMATORS, estimate_risk_model, minimum_window
+from trimtab.models._estimate import estimate_risk_model
 from trimtab.models._factor_models import FundamentalFactorModel
+from trimtab.models._methods import MIN_WINDOW_DAYS, RISK_MODEL_ESTIMATORS, minimum_window
 from trimtab.models._risk_model import RiskModel
 from trimtab.models._snapshot import MarketSnapshot
 
