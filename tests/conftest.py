@@ -29,3 +29,35 @@ _toy_spec.loader.exec_module(toy_data)
 def toy():
     """(snapshot, risk_model) of a 40-name random universe; see ``tests/toy_data.py``."""
     return toy_data.make_toy()
+
+
+def _tree_root() -> str:
+    """The folder whose ``trimtab`` the tests import: site-packages, or the repository root."""
+    import trimtab
+
+    return str(Path(trimtab.__file__).resolve().parents[1])
+
+
+@pytest.fixture
+def trimtab_process():
+    """Run ``python -m trimtab ARGS`` in a fresh process on the trimtab under test.
+
+    The child imports the same ``trimtab`` as the tests (the installed copy, or the source
+    tree under ``python -m pytest``), so a subprocess never tests a stale install. Returns a
+    function ``run(*args, cwd=None, env=None, timeout=120, input=None) -> CompletedProcess``
+    (text mode, output captured, never raising on a non-zero exit).
+    """
+    import os
+    import subprocess
+    import sys
+
+    def run(*args, cwd=None, env=None, timeout=120, input=None):
+        environment = {**os.environ, **(env or {})}
+        environment["PYTHONPATH"] = os.pathsep.join(p for p in (_tree_root(), environment.get("PYTHONPATH")) if p)
+        environment.setdefault("COLUMNS", "200")
+        return subprocess.run(
+            [sys.executable, "-m", "trimtab", *map(str, args)],
+            cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout, input=input, check=False,
+        )
+
+    return run
