@@ -46,6 +46,9 @@ class PreparedProblem:
     build_seconds, risk_seconds : float
         Wall-clock seconds spent compiling (near 0 when cached) and fitting the risk model
         (0 when one was given).
+    input_files : tuple of (str, str)
+        ``(role, absolute path)`` of the data files read for the job (none when the data or the
+        risk model were given in memory, or for the embedded dataset).
     """
 
     job: JobSpec
@@ -53,6 +56,7 @@ class PreparedProblem:
     problem: CompiledProblem
     build_seconds: float
     risk_seconds: float
+    input_files: tuple[tuple[str, str], ...] = ()
 
     def solve(
         self,
@@ -118,6 +122,7 @@ def prepare(
         The job or its data is invalid (each naming file, field, asset or date).
     """
     job = as_job(job)
+    snapshot_given, risk_model_given = snapshot, risk_model
     snapshot = load_market_data(job) if snapshot is None else with_job_groups(job, snapshot)
     risk_seconds = 0.0
     if risk_model is None:
@@ -130,7 +135,18 @@ def prepare(
     job.check_universe(universe)  # names only a risk model knows (factor_exposure on style:size)
     problem = compiled_problem(universe, risk_model.n_factors, job.effective_constraints, job.costs, job.cardinality)
     build_seconds = time.perf_counter() - started
-    return PreparedProblem(job, DataView(snapshot, risk_model), problem, build_seconds, risk_seconds)
+    files = job_input_files(job, data=snapshot_given is None, risk_model=risk_model_given is None)
+    return PreparedProblem(job, DataView(snapshot, risk_model), problem, build_seconds, risk_seconds, files)
+
+
+def job_input_files(job: JobSpec, *, data: bool = True, risk_model: bool = True) -> tuple[tuple[str, str], ...]:
+    """``(role, absolute path)`` of the files a job reads: its data (``source: files``) and a vendor model's."""
+    roles: list[tuple[str, str | None]] = []
+    if data and job.data.source == "files":
+        roles += [(role, getattr(job.data, role)) for role in ("universe", "returns", "holdings")]
+    if risk_model and job.risk_model.method == "vendor":
+        roles += [(role, getattr(job.risk_model, role)) for role in ("exposures", "factor_covariance", "specific_risk")]
+    return tuple((role, str(Path(job.resolve(path)).resolve())) for role, path in roles if path)
 
 
 def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPortfolio:
@@ -189,4 +205,5 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
         risk_model=risk_model.name,
         diagnostics=diagnostics,
         job_source=str(Path(job.source).resolve()) if Path(job.source).is_file() else "",
+        input_files=prepared.input_files,
     )

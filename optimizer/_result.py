@@ -263,6 +263,10 @@ class TargetPortfolio:
         Solver, TE, active share, groups, exposures, turnover and per-constraint reports.
     job_source : str
         Absolute path of the job file (empty for a job given as text), so an export can re-check it.
+    input_files : tuple of (str, str)
+        ``(role, absolute path)`` of each data file the job read (``universe``, ``returns``,
+        ``holdings``, vendor model files); empty for the embedded dataset or data given in memory.
+        A run directory records their SHA-256, so an export can tell when the data changed.
     """
 
     weights: pd.Series
@@ -276,6 +280,7 @@ class TargetPortfolio:
     risk_model: str
     diagnostics: Diagnostics
     job_source: str = ""
+    input_files: tuple[tuple[str, str], ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Per asset, sorted by asset_id: sector, benchmark, target, active, current weight and trade."""

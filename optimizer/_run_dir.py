@@ -1,21 +1,30 @@
 """A run directory: ``targets.csv`` and ``summary.json``, written by :func:`write_run`, read back by :func:`read_run`.
 
-The writer renders both files first and renames them into place together; the reader gives
-what an export, a report or a monitor needs of a finished run (:class:`RunTarget`).
+The pair is published as one unit. :func:`write_run` renders both files first, records the
+SHA-256 of ``targets.csv`` (and of every input data file) in ``summary.json``, and renames
+``targets.csv`` then ``summary.json`` into place while holding the directory's write lock —
+so concurrent runs into one directory are serialized, and ``summary.json`` is the commit
+marker. :func:`read_run` refuses a pair whose ``targets.csv`` is not the one its summary
+records (a run killed between the two renames, or files copied from different runs), and
+:meth:`RunTarget.job` refuses a run whose job file or input data changed since.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from trimtab.constraints import JobSpec, load_job
 
+from ._cells import neutralize_frame, restore_text
 from ._errors import OutputError
-from ._output import write_files_atomically
+from ._output import directory_lock, write_files_atomically
 from ._result import TargetPortfolio
 
 #: Fixed decimals for weights in CSV: byte-identical output for identical inputs.
@@ -23,20 +32,41 @@ CSV_FLOAT_FORMAT = "%.12f"
 
 TARGET_COLUMNS = ("sector", "benchmark_weight", "target_weight", "active_weight", "current_weight", "trade_weight")
 
+#: The run's files, in the order they are published (the summary, the commit marker, last).
+TARGETS_FILE, SUMMARY_FILE = "targets.csv", "summary.json"
+
 
 def render_targets_csv(target: TargetPortfolio) -> bytes:
-    """``targets.csv``: one row per asset sorted by asset_id, weights as fractions of NAV."""
-    frame = target.to_frame().loc[:, list(TARGET_COLUMNS)]
+    """``targets.csv``: one row per asset sorted by asset_id, weights as fractions of NAV.
+
+    Text cells that a spreadsheet would run as a formula are neutralised (see ``_cells``).
+    """
+    frame = neutralize_frame(target.to_frame().loc[:, list(TARGET_COLUMNS)])
     return frame.to_csv(float_format=CSV_FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
 
 
-def render_summary_json(target: TargetPortfolio) -> bytes:
-    """``summary.json``: status, dataset, TE, active share, groups, exposures, constraint reports."""
-    return (json.dumps(target.summary(), indent=2, allow_nan=False) + "\n").encode("utf-8")
+def render_summary_json(target: TargetPortfolio, targets_csv: bytes | None = None) -> bytes:
+    """``summary.json``: status, dataset, TE, active share, groups, exposures, constraint reports.
+
+    Parameters
+    ----------
+    target : TargetPortfolio
+        The result.
+    targets_csv : bytes, optional
+        The ``targets.csv`` published with it (rendered when omitted): its SHA-256 is recorded
+        as ``targets_sha256``, with the SHA-256 of each input data file as ``inputs``.
+    """
+    targets_csv = render_targets_csv(target) if targets_csv is None else targets_csv
+    summary = {
+        **target.summary(),
+        "targets_sha256": hashlib.sha256(targets_csv).hexdigest(),
+        "inputs": {role: {"path": path, "sha256": _file_sha256(path)} for role, path in target.input_files},
+    }
+    return (json.dumps(summary, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
 def write_run(target: TargetPortfolio, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``targets.csv`` and ``summary.json`` into ``out_dir`` atomically.
+    """Write ``targets.csv`` and ``summary.json`` into ``out_dir`` as one unit.
 
     Returns
     -------
@@ -48,8 +78,21 @@ def write_run(target: TargetPortfolio, out_dir: str | Path) -> dict[str, Path]:
     DataError
         When ``out_dir`` exists and is not a directory, or cannot be written.
     """
-    files = {"targets.csv": render_targets_csv(target), "summary.json": render_summary_json(target)}
+    targets = render_targets_csv(target)
+    files = {TARGETS_FILE: targets, SUMMARY_FILE: render_summary_json(target, targets)}
     return write_files_atomically(Path(out_dir), files)
+
+
+def _file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes ("" when it cannot be read)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -66,6 +109,9 @@ class RunTarget:
         The job file's hash and absolute path ("" when unknown).
     solver, status : str
         How the target was solved.
+    inputs : mapping of str to (path, sha256)
+        The input data files the run read (role → absolute path and SHA-256 at the run);
+        empty when the data were given in memory or are the embedded dataset.
     """
 
     weights: pd.Series
@@ -74,20 +120,23 @@ class RunTarget:
     job_source: str
     solver: str
     status: str
+    inputs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_portfolio(cls, target: TargetPortfolio) -> RunTarget:
         """From an in-memory result."""
         d = target.diagnostics
-        return cls(target.weights, target.as_of, target.job_sha256, target.job_source, d.solver, d.status)
+        inputs = {role: (path, _file_sha256(path)) for role, path in target.input_files}
+        return cls(target.weights, target.as_of, target.job_sha256, target.job_source, d.solver, d.status, inputs)
 
     def job(self) -> JobSpec:
-        """The job file that produced this target, unchanged since the run.
+        """The job file that produced this target, unchanged since the run — and its data too.
 
         Raises
         ------
         OutputError
-            Unknown job file, or it changed since the run (its SHA-256 differs).
+            Unknown job file, or it or one of the run's input data files changed since the
+            run (its SHA-256 differs).
         """
         if not self.job_source:
             raise OutputError("the run does not record its job file; pass the job to re-check rules (or --no-check)")
@@ -97,7 +146,23 @@ class RunTarget:
                 f"job file {self.job_source} changed since the run (sha256 {job.sha256[:12]}… ≠ {self.job_sha256[:12]}…); "
                 "re-run optimize first"
             )
+        self.check_inputs()
         return job
+
+    def check_inputs(self) -> None:
+        """Refuse a run whose input data files changed (or vanished) since the run.
+
+        Raises
+        ------
+        OutputError
+            Naming each changed file.
+        """
+        changed = [f"{role} ({path})" for role, (path, sha) in self.inputs.items() if _file_sha256(path) != sha]
+        if changed:
+            raise OutputError(
+                f"the input data changed since the run: {', '.join(changed)} no longer match(es) the SHA-256 the "
+                "run recorded; re-run optimize on the new data first"
+            )
 
 
 def read_run(run_dir: str | Path) -> RunTarget:
@@ -106,21 +171,39 @@ def read_run(run_dir: str | Path) -> RunTarget:
     Raises
     ------
     OutputError
-        A file is missing or lacks the fields an export needs.
+        A file is missing, lacks the fields an export needs, or ``targets.csv`` is not the
+        file its ``summary.json`` records (a torn or mixed-up run directory).
     """
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise OutputError(f"{run_dir} is not a run directory: {SUMMARY_FILE} is missing")
     try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-        targets = pd.read_csv(run_dir / "targets.csv", dtype={"asset_id": str})
+        with directory_lock(run_dir, shared=True):  # never between a writer's two renames
+            summary = json.loads((run_dir / SUMMARY_FILE).read_text())
+            targets_bytes = (run_dir / TARGETS_FILE).read_bytes()
+        targets = pd.read_csv(io.BytesIO(targets_bytes), dtype={"asset_id": str})
     except FileNotFoundError as err:
         raise OutputError(f"{run_dir} is not a run directory: {Path(err.filename).name} is missing") from None
     except (ValueError, OSError) as err:
         raise OutputError(f"{run_dir}: cannot read the run ({err})") from None
-    missing = [k for k in ("as_of", "job_sha256", "solver", "status") if k not in summary]
+    if not isinstance(summary, dict):
+        raise OutputError(f"{run_dir / SUMMARY_FILE}: not a run summary (a JSON object is expected)")
+    missing = [k for k in ("as_of", "job_sha256", "solver", "status", "targets_sha256") if k not in summary]
     if missing or not {"asset_id", "target_weight"} <= set(targets.columns):
-        raise OutputError(f"{run_dir}: summary.json or targets.csv lacks {missing or ['asset_id/target_weight']}")
-    weights = pd.Series(targets["target_weight"].to_numpy(float), index=targets["asset_id"], name="target_weight")
+        raise OutputError(
+            f"{run_dir}: summary.json or targets.csv lacks {missing or ['asset_id/target_weight']}"
+            + ("; a run written by an older trimtab: re-run optimize" if missing == ["targets_sha256"] else "")
+        )
+    if hashlib.sha256(targets_bytes).hexdigest() != summary["targets_sha256"]:
+        raise OutputError(
+            f"{run_dir}: targets.csv is not the file its summary.json records (SHA-256 differs): the run was "
+            "interrupted or its files come from different runs; re-run optimize"
+        )
+    ids = targets["asset_id"].map(restore_text)
+    weights = pd.Series(targets["target_weight"].to_numpy(float), index=pd.Index(ids, name="asset_id"), name="target_weight")
+    inputs = summary.get("inputs") or {}
     return RunTarget(
         weights, pd.Timestamp(summary["as_of"]), summary["job_sha256"], summary.get("job_source", ""),
         summary["solver"], summary["status"],
+        {role: (str(v.get("path", "")), str(v.get("sha256", ""))) for role, v in inputs.items() if isinstance(v, dict)},
     )

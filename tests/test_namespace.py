@@ -72,7 +72,7 @@ def test_the_wheel_holds_only_the_trimtab_package(wheel: Path) -> None:
         assert f"trimtab/{sub}/__init__.py" in names
     assert "trimtab/optimizer/cli/__init__.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "trimtab = trimtab.optimizer.cli:app" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "trimtab = trimtab.optimizer.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_import_trimtab_beside_a_users_models_and_optimizer(fresh_python: Path, user_folder: Path) -> None:

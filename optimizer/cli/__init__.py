@@ -4,16 +4,33 @@ export and research packages only inside the commands that use them.
 Commands: ``optimize``, ``diagnose``, ``validate`` (one job); ``export``, ``send`` (orders);
 ``backtest``, ``frontier``, ``monitor``, ``report`` (research).
 
-Exit codes: 0 success; 2 bad job file, data, output or export input; 3 infeasible;
-4 solver failure; 5 some orders sent were rejected or not answered.
+Exit codes: 0 success; 2 bad job file, data, export input, refused output or usage;
+3 infeasible; 4 solver failure; 5 some orders sent were rejected or not answered; 6 stopped
+at a time limit (answer written, optimality not proven); 70 internal error (a bug — the
+message says so; please report it); 130 interrupted (Ctrl-C). Every failure a user can
+cause prints one paragraph naming the file, field, asset or rule — never a traceback.
 """
 
 from __future__ import annotations
 
+import sys
+import traceback
+
 import typer
 
 from . import _backtest, _core, _frontier, _monitor, _orders, _report
-from ._common import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NOT_ACKNOWLEDGED, EXIT_SOLVER
+from ._common import (
+    DOCUMENTED_EXIT_CODES,
+    EXIT_BAD_INPUT,
+    EXIT_INFEASIBLE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_ACKNOWLEDGED,
+    EXIT_SOLVER,
+    EXIT_TIME_LIMIT,
+    err,
+    safe,
+)
 
 app = typer.Typer(
     name="trimtab",
@@ -28,9 +45,45 @@ for _module in (_core, _orders, _frontier, _monitor, _report, _backtest):
 print_summary = _core.print_summary
 
 
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``) and return its exit code.
+
+    Never raises: usage errors print typer's message (exit 2); Ctrl-C exits 130 (typer); an
+    unexpected exception — a bug, since every error a user can cause is a typed trimtab error
+    that its command prints as one paragraph — prints one paragraph saying so, with the
+    exception's last frame (exit 70), never a traceback.
+    """
+    try:
+        app(args=argv, prog_name="trimtab")
+    except SystemExit as done:  # typer's standalone mode ends every run with sys.exit(code)
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else EXIT_BAD_INPUT)
+    except Exception as error:  # noqa: BLE001 — the last line of defence: no traceback for users
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        err.print(
+            f"[bold red]internal error:[/] {safe(type(error).__name__)}: {safe(error)} (at {safe(frame.filename)}:"
+            f"{frame.lineno}). This is a bug in trimtab, not in your input; please report it with the command.",
+            highlight=False, soft_wrap=True,
+        )
+        return EXIT_INTERNAL
+    return 0
+
+
 def main() -> None:
     """Entry point of the ``trimtab`` console script and ``python -m trimtab``."""
-    app()
+    sys.exit(run())
 
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INFEASIBLE", "EXIT_NOT_ACKNOWLEDGED", "EXIT_SOLVER", "app", "main", "print_summary"]
+__all__ = [
+    "DOCUMENTED_EXIT_CODES",
+    "EXIT_BAD_INPUT",
+    "EXIT_INFEASIBLE",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_NOT_ACKNOWLEDGED",
+    "EXIT_SOLVER",
+    "EXIT_TIME_LIMIT",
+    "app",
+    "main",
+    "print_summary",
+    "run",
+]

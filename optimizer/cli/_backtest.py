@@ -10,7 +10,7 @@ from rich.table import Table
 
 from trimtab.models import DataError
 
-from ._common import ERRORS, fail, out
+from ._common import ERRORS, fail, out, safe
 
 #: Column headers of the printed summary.
 SUMMARY_HEADERS = {
@@ -57,7 +57,7 @@ def backtest_command(
     except ERRORS as error:
         raise fail(error) from None
     print_backtest(result)
-    out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)
+    out.print("wrote " + ", ".join(safe(p) for p in written.values()), highlight=False)
 
 
 def print_backtest(result) -> None:
@@ -65,18 +65,18 @@ def print_backtest(result) -> None:
     dates that kept drifted holdings and the runtime."""
     from ..research import format_summary
 
-    table = Table(title=f"Backtest: {result.job_name} ({result.rebalance})")
+    table = Table(title=f"Backtest: {safe(result.job_name)} ({result.rebalance})")
     text = format_summary(result.summary())
     table.add_column("")
     for policy in text.index:
-        table.add_column(str(policy), justify="right")
+        table.add_column(safe(policy), justify="right")
     for column, header in SUMMARY_HEADERS.items():
         table.add_row(header, *text[column])
     out.print(table)
     kept = result.rebalances[result.rebalances["status"].isin(["infeasible", "solver_failed"])]
     for date, row in kept.iterrows():
-        out.print(f"[yellow]{row['status']}[/] on {date.date()}: kept the drifted holdings ({row['message']})", highlight=False)
-    out.print(result.describe(), highlight=False)
+        out.print(f"[yellow]{row['status']}[/] on {date.date()}: kept the drifted holdings ({safe(row['message'])})", highlight=False)
+    out.print(safe(result.describe()), highlight=False)
     out.print(f"runtime: {result.runtime_seconds:.1f} s", highlight=False)
 
 

@@ -1,6 +1,9 @@
-"""What every ``trimtab`` command shares: the consoles, the exit codes and the one-paragraph error."""
+"""What every ``trimtab`` command shares: the consoles, the exit codes, the one-paragraph error,
+and :func:`safe` for any data shown on the terminal."""
 
 from __future__ import annotations
+
+import re
 
 import typer
 from rich.console import Console
@@ -14,7 +17,28 @@ from .. import ExportError, InfeasibleError, OutputError, SolverFailedError
 out = Console()
 err = Console(stderr=True)
 
-EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_NOT_ACKNOWLEDGED = 2, 3, 4, 5
+#: Exit codes (README "Exit codes"): 0 success; 2 bad input (job, data, export input, refused
+#: output, usage); 3 infeasible; 4 solver failure; 5 orders sent but not all acknowledged;
+#: 6 stopped at a time limit (the answer is written, its optimality not proven); 70 internal
+#: error (a bug: please report it); 130 interrupted (Ctrl-C).
+EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_NOT_ACKNOWLEDGED, EXIT_TIME_LIMIT = 2, 3, 4, 5, 6
+EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
+DOCUMENTED_EXIT_CODES = frozenset({0, EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_NOT_ACKNOWLEDGED,
+                                   EXIT_TIME_LIMIT, EXIT_INTERNAL, EXIT_INTERRUPTED})
+
+#: C0/C1 control characters (ESC sequences among them) that would reach the terminal raw.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(value: object) -> str:
+    """``value`` as text that prints as itself: rich markup escaped, control characters shown as ``\\xNN``.
+
+    Every piece of data on the terminal (job and rule names, asset ids, file names, OMS
+    answers, error messages) goes through it: ``[/]`` in a job name is text, not markup, and
+    ``[sp001]`` is not swallowed as a style tag.
+    """
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    return escape(text)
 
 #: Errors a user can cause, each printed as one paragraph with its exit code (never a traceback).
 ERRORS = (TrimtabError,)
@@ -33,6 +57,6 @@ _KINDS: tuple[tuple[type[Exception], int, str], ...] = (
 def fail(error: Exception) -> typer.Exit:
     """Print a one-paragraph error (no traceback) and pick the exit code."""
     code, title = next(((c, t) for kind, c, t in _KINDS if isinstance(error, kind)), (EXIT_BAD_INPUT, "bad data"))
-    err.print(f"[bold red]error ({title}):[/] {escape(str(error))}", highlight=False, soft_wrap=True)  # "[fix]" is text
+    err.print(f"[bold red]error ({title}):[/] {safe(error)}", highlight=False, soft_wrap=True)  # "[fix]" is text
     err.print("nothing was written.", style="dim")
     return typer.Exit(code)

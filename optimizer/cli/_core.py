@@ -13,7 +13,7 @@ from rich.table import Table
 from trimtab.constraints import FactorExposure, JobSpec, UniverseInfo
 
 from .. import TargetPortfolio, as_job, diagnose, estimate_risk, load_market_data, optimize, write_files_atomically, write_run
-from ._common import ERRORS, EXIT_INFEASIBLE, fail, out
+from ._common import ERRORS, EXIT_INFEASIBLE, fail, out, safe
 
 
 def _output_dir(job: JobSpec, out_dir: Path | None) -> Path:
@@ -39,7 +39,7 @@ def optimize_command(
         raise fail(error) from None
     if not quiet:
         print_summary(target)
-    out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)
+    out.print("wrote " + ", ".join(safe(p) for p in written.values()), highlight=False)
 
 
 def diagnose_command(
@@ -60,8 +60,8 @@ def diagnose_command(
     except ERRORS as error:
         raise fail(error) from None
     style = "green" if diagnosis.feasible else "bold red"
-    out.print(f"[{style}]{'feasible' if diagnosis.feasible else 'infeasible'}[/]: {diagnosis.message}", highlight=False)
-    out.print(f"wrote {written['diagnosis.json']}", highlight=False)
+    out.print(f"[{style}]{'feasible' if diagnosis.feasible else 'infeasible'}[/]: {safe(diagnosis.message)}", highlight=False)
+    out.print(f"wrote {safe(written['diagnosis.json'])}", highlight=False)
     if not diagnosis.feasible:
         raise typer.Exit(EXIT_INFEASIBLE)
 
@@ -82,12 +82,12 @@ def validate_command(
     except ERRORS as error:
         raise fail(error) from None
     if show:
-        out.print(yaml.safe_dump(job.to_dict(), sort_keys=False), highlight=False)
+        out.print(safe(yaml.safe_dump(job.to_dict(), sort_keys=False)), highlight=False)
     out.print(
-        f"[green]ok[/]: {job_file} — {len(job.effective_constraints)} constraints "
-        f"({', '.join(c.key for c in job.effective_constraints)}) on {snapshot.dataset}: "
-        f"{universe.n_assets} assets, {len(universe.sectors)} sectors, groups {list(universe.groups)}"
-        + (f"; risk-model factors checked: {risk_factors}" if risk_factors else ""),
+        f"[green]ok[/]: {safe(job_file)} — {len(job.effective_constraints)} constraints "
+        f"({', '.join(c.key for c in job.effective_constraints)}) on {safe(snapshot.dataset)}: "
+        f"{universe.n_assets} assets, {len(universe.sectors)} sectors, groups {safe(list(universe.groups))}"
+        + (f"; risk-model factors checked: {safe(risk_factors)}" if risk_factors else ""),
         highlight=False,
     )
 
@@ -96,8 +96,8 @@ def print_summary(target: TargetPortfolio) -> None:
     """A readable summary of a result on the terminal."""
     d = target.diagnostics
     out.print(
-        f"[bold]{target.job_name or 'trimtab job'}[/]: [green]{d.status}[/] · {target.dataset} · as of "
-        f"{target.as_of.date()} · {target.risk_model} · {d.solver} {d.solve_seconds:.3f} s",
+        f"[bold]{safe(target.job_name or 'trimtab job')}[/]: [green]{safe(d.status)}[/] · {safe(target.dataset)} · as of "
+        f"{target.as_of.date()} · {safe(target.risk_model)} · {safe(d.solver)} {d.solve_seconds:.3f} s",
         highlight=False,
     )
     figures = Table(title="Portfolio", show_header=False)
@@ -113,11 +113,11 @@ def print_summary(target: TargetPortfolio) -> None:
         bound = f"TE ≥ {c.tracking_error_bound:.3%}" if c.tracking_error_bound is not None else f"bound {c.bound:.4g}"
         figures.add_row(
             "Holdings count",
-            f"{c.method}{f' ({c.status})' if c.status != c.method else ''}: {c.names_held} names, smallest {c.smallest_weight:.3%}; "
+            f"{c.method}{f' ({safe(c.status)})' if c.status != c.method else ''}: {c.names_held} names, smallest {c.smallest_weight:.3%}; "
             f"gap {c.relative_gap:.1%} ({bound})",
         )
     for name, g in d.groups.items():
-        figures.add_row(f"{name} weight (target / benchmark)", f"{g['target']:.2%} / {g['benchmark']:.2%}")
+        figures.add_row(f"{safe(name)} weight (target / benchmark)", f"{g['target']:.2%} / {g['benchmark']:.2%}")
     for name, x in d.active_exposures.items():
         if name in ("value", "quality"):
             figures.add_row(f"Active {name} exposure", f"{x:+.3f} σ")
@@ -126,16 +126,16 @@ def print_summary(target: TargetPortfolio) -> None:
     for column in ("constraint", "value", "bound", "slack", "ΔTE bp per 0.01", "binding"):
         table.add_column(column, justify="left" if column == "constraint" else "right")
     for r in d.constraints:
-        where = f" [{r.row}]" if r.row else ""
+        where = f" [{r.row}]" if r.row else ""  # text, escaped below: "[sp001]" is not a style
         cost = f"{r.marginal_te * 0.01 * 1e4:+.2f}" if r.binding and r.marginal_te == r.marginal_te else ""
         table.add_row(
-            f"{r.name}{where}", f"{r.value:.6g}", f"{r.bound:.6g}", f"{r.slack:.3g}", cost, "yes" if r.binding else ""
+            safe(f"{r.name}{where}"), f"{r.value:.6g}", f"{r.bound:.6g}", f"{r.slack:.3g}", cost, "yes" if r.binding else ""
         )
     out.print(table)
     for r in d.constraints:
         if r.mode != "hard" and r.violation > 0:
             out.print(
-                f"[yellow]{r.mode}[/]: '{r.name}' is {r.value:.6g} against its bound {r.bound:.6g} "
+                f"[yellow]{r.mode}[/]: '{safe(r.name)}' is {r.value:.6g} against its bound {r.bound:.6g} "
                 f"(violated by {r.violation:.4g})",
                 highlight=False,
             )

@@ -10,19 +10,19 @@ import typer
 from rich.table import Table
 
 from .. import refuse_to_overwrite, write_new_files
-from ._common import ERRORS, fail, out
+from ._common import ERRORS, fail, out, safe
 
 
 def print_frontier(result) -> None:
     """A :class:`~trimtab.optimizer.research.Frontier` as a terminal table; infeasible points say so (and why, below)."""
     points = result.points
-    table = Table(title=f"Frontier: {result.constraint} ({result.side} swept)")
+    table = Table(title=f"Frontier: {safe(result.constraint)} ({result.side} swept)")
     groups = [c for c in points.columns if c.endswith("_weight")]
     factors = [c for c in points.columns if c.endswith("_exposure")]
     headers = ["bound", "TE", "active share", "turnover"]
     headers += [c.removesuffix("_weight") for c in groups] + [c.removesuffix("_exposure") + " σ" for c in factors]
     for column in headers:
-        table.add_column(column, justify="right")
+        table.add_column(safe(column), justify="right")
     table.add_column("rule", justify="right", min_width=10)
     for _, row in points.iterrows():
         if not row["feasible"]:
@@ -43,7 +43,7 @@ def print_frontier(result) -> None:
         )
     out.print(table)
     for _, row in points[~points["feasible"]].iterrows():
-        out.print(f"[red]{row['bound']:.4g}[/]: {row['message']}", highlight=False)
+        out.print(f"[red]{row['bound']:.4g}[/]: {safe(row['message'])}", highlight=False)
 
 
 def frontier_command(
@@ -82,7 +82,7 @@ def frontier_command(
         raise fail(error) from None
     print_frontier(result)
     if written:
-        out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)
+        out.print("wrote " + ", ".join(safe(p) for p in written.values()), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

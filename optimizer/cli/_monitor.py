@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from .. import refuse_to_overwrite, write_new_files
-from ._common import ERRORS, fail, out
+from ._common import ERRORS, fail, out, safe
 
 
 def print_concentration(table: pd.DataFrame, top: int, window: int) -> None:
@@ -20,7 +20,7 @@ def print_concentration(table: pd.DataFrame, top: int, window: int) -> None:
     view = Table(title=f"Concentration (top {top}; returns over the last {window} trading days)")
     view.add_column("measure")
     for name in table.index:
-        view.add_column(str(name), justify="right")
+        view.add_column(safe(name), justify="right")
     rows = [
         (f"Top {top} share of weight", "top_n_weight", "{:.1%}"),
         (f"Top {top} share of the window's return", "top_n_return_share", "{:.1%}"),
@@ -31,7 +31,7 @@ def print_concentration(table: pd.DataFrame, top: int, window: int) -> None:
         *((f"{g} weight", g, "{:.1%}") for g in groups),
     ]
     for label, column, fmt in rows:
-        view.add_row(label, *(fmt.format(v) if np.isfinite(v) else "n/a" for v in table[column]))
+        view.add_row(safe(label), *(fmt.format(v) if np.isfinite(v) else "n/a" for v in table[column]))
     out.print(view)
 
 
@@ -65,15 +65,15 @@ def monitor_command(
     except ERRORS as error:
         raise fail(error) from None
     snapshot, table, relative = result.snapshot, result.table, result.relative
-    out.print(f"{snapshot.dataset} · as of {pd.Timestamp(snapshot.as_of).date()}", highlight=False)
+    out.print(f"{safe(snapshot.dataset)} · as of {pd.Timestamp(snapshot.as_of).date()}", highlight=False)
     print_concentration(table, top, window)
     for group, last in relative.items():
         out.print(
-            f"{group} vs the rest of the benchmark, last {window} days: {last['group']:+.1%} vs {last['rest']:+.1%} "
+            f"{safe(group)} vs the rest of the benchmark, last {window} days: {last['group']:+.1%} vs {last['rest']:+.1%} "
             f"(relative {last['relative']:+.1%})",
             highlight=False,
         )
-    out.print("wrote " + ", ".join(str(p) for p in written.values()), highlight=False)
+    out.print("wrote " + ", ".join(safe(p) for p in written.values()), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

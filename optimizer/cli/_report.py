@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import ERRORS, fail, out
+from ._common import ERRORS, fail, out, safe
 
 
 def report_command(
@@ -24,7 +24,7 @@ def report_command(
         written = write_report(run_dir, out_path, force=force)
     except ERRORS as error:
         raise fail(error) from None
-    out.print(f"wrote {written}", highlight=False)
+    out.print(f"wrote {safe(written)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

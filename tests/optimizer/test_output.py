@@ -72,7 +72,7 @@ def test_failed_write_leaves_earlier_run_untouched(result, tmp_path, monkeypatch
         optimizer.write_run(result, tmp_path)
     assert (tmp_path / "targets.csv").read_text() == "earlier run\n"
     assert (tmp_path / "summary.json").read_text() == "{}\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json", "targets.csv"]  # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json", "targets.csv"]  # no temp files
 
 
 def test_output_path_that_is_a_file_is_refused(result, tmp_path):
