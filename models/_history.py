@@ -37,6 +37,7 @@ from ._synthetic import (
     SYNTHETIC_AS_OF,
     SYNTHETIC_DATASET_NAME,
     SYNTHETIC_HISTORY_DAYS,
+    check_seed,
     load_synthetic_sp500,
     synthetic_factor_process,
 )
@@ -51,10 +52,13 @@ from ._synthetic_returns import (
 )
 from ._synthetic_universe import SECTOR_PROFILES
 
-__all__ = ["SYNTHETIC_HISTORY_NAME", "MarketHistory", "load_synthetic_history"]
+__all__ = ["MAX_SYNTHETIC_HISTORY_YEARS", "SYNTHETIC_HISTORY_NAME", "MarketHistory", "load_synthetic_history"]
 
 #: Name pattern of the synthetic history: ``SYNTHETIC_HISTORY_NAME.format(seed=7, years=15)``.
 SYNTHETIC_HISTORY_NAME = SYNTHETIC_DATASET_NAME + ", {years}-year history"
+
+#: Longest synthetic history, in years of 252 trading days (about 100 MB of returns).
+MAX_SYNTHETIC_HISTORY_YEARS = 100
 
 #: Entropy tag of the random stream of the extension (kept apart from the snapshot's streams).
 _EXTENSION_STREAM = 0x4849_5354
@@ -280,19 +284,31 @@ def load_synthetic_history(seed: int = 7, years: int = 15) -> MarketHistory:
     seed : int, default 7
         Seed of the embedded dataset (see :func:`load_synthetic_sp500`).
     years : int, default 15
-        Length of the history in years of 252 trading days; at least 6 (the snapshot's).
+        Length of the history in years of 252 trading days; at least 6 (the snapshot's),
+        at most :data:`MAX_SYNTHETIC_HISTORY_YEARS` (100).
 
     Returns
     -------
     MarketHistory
         ``dataset = "synthetic-sp500 v1 (seed <seed>), <years>-year history"``, ending
         2026-10-30, with characteristics re-standardized at each date and the MAG7 group.
+
+    Raises
+    ------
+    DataError
+        If ``seed`` is negative or ``years`` is outside ``[6, MAX_SYNTHETIC_HISTORY_YEARS]``.
     """
-    seed = operator.index(seed)
+    seed = check_seed(seed)
     years = operator.index(years)
     base_years = SYNTHETIC_HISTORY_DAYS // TRADING_DAYS_PER_YEAR
     if years < base_years:
         raise DataError(f"years must be at least {base_years} (the embedded snapshot's window), got {years}")
+    if years > MAX_SYNTHETIC_HISTORY_YEARS:
+        first = SYNTHETIC_AS_OF.year - MAX_SYNTHETIC_HISTORY_YEARS
+        raise DataError(
+            f"years must be at most {MAX_SYNTHETIC_HISTORY_YEARS} (the synthetic history starts no earlier "
+            f"than {first}), got {years}; start later"
+        )
     snapshot = load_synthetic_sp500(seed)
     process = synthetic_factor_process(seed)
     blocks = [_extension_block(process, seed, k) for k in range(years - base_years, 0, -1)]

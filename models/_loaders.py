@@ -8,7 +8,6 @@ dates or values — never as a raw pandas/pyarrow traceback.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Iterable, Mapping
 from os import PathLike
 from pathlib import Path
@@ -17,9 +16,24 @@ import numpy as np
 import pandas as pd
 
 from ._characteristics import COMPOSITES, build_characteristics
-from ._errors import DataError, nonfinite_cells
+from ._errors import DataError
 from ._snapshot import WEIGHT_SUM_TOLERANCE, MarketSnapshot
 from ._tables import read_table
+from ._validation import (
+    MAX_LISTED,
+    NEGATIVE_WEIGHT_ROUNDOFF,
+    asset_id_column,
+    check_returns,
+    finite_total,
+    is_numeric_column,
+    listing,
+    parse_dates,
+    refuse,
+    require,
+    text,
+    to_float,
+    to_float_array,
+)
 
 #: Universe columns kept as text (never standardized as characteristics).
 IDENTIFIER_COLUMNS = ("ticker", "cusip", "isin", "sedol", "figi")
@@ -30,7 +44,6 @@ IDENTIFIER_COLUMNS = ("ticker", "cusip", "isin", "sedol", "figi")
 NOMINAL_TOTAL_MARKET_CAP = 50e12
 
 _UNIVERSE_COLUMNS = ("asset_id", "sector", "market_cap", "benchmark_weight", "price", "adv")
-_MAX_LISTED = 10
 
 StrPath = str | PathLike[str]
 
@@ -49,10 +62,12 @@ def load_snapshot(
     ----------
     universe : str or Path
         One row per asset. Columns: ``asset_id`` (unique) and ``sector`` (required);
-        ``market_cap`` (USD) and/or ``benchmark_weight`` (at least one; the benchmark is
-        ``benchmark_weight`` normalized to sum to 1 if given, else ``market_cap / Σ market_cap``;
+        ``market_cap`` (USD, finite and > 0) and/or ``benchmark_weight`` (finite, ≥ 0, not
+        all 0) (at least one; the benchmark is ``benchmark_weight`` normalized to sum to 1 if
+        given, else ``market_cap / Σ market_cap``; a column whose sum overflows is refused;
         without ``market_cap`` it is set to ``benchmark_weight × NOMINAL_TOTAL_MARKET_CAP``);
-        optional ``price`` (USD per share) and ``adv`` (shares per day), NaN when absent;
+        optional ``price`` (USD per share) and ``adv`` (shares per day), finite and > 0 where
+        given, NaN when blank or absent;
         identifier columns (``ticker``, ``cusip``, ``isin``, ``sedol``, ``figi``) kept as text.
         Every other numeric column is a raw fundamental: ``value``/``quality`` composites are
         built from their descriptors (or a ready-made ``value``/``quality`` column is
@@ -61,11 +76,16 @@ def load_snapshot(
     returns : str or Path
         Wide table of daily simple returns (fractions): a ``date`` column (any case; for
         Parquet also a date index) and one column per ``asset_id``. Every universe asset must
-        have a column; columns of other assets are dropped (and not validated).
+        have a column; columns of other assets are dropped (and not validated). Dates are
+        text (``2024-01-02``), a date/datetime type or integers ``YYYYMMDD`` (floats and other
+        all-digit values are refused, never guessed), one row per calendar day, rows in any
+        order (sorted here). Every return must be finite and within
+        ``[MIN_DAILY_RETURN, MAX_DAILY_RETURN] = [−1, 10]`` (−100 % to +1000 % in a day).
     holdings : str or Path, optional
         ``asset_id`` and either ``weight`` (fraction of NAV) or ``shares`` (converted with the
         universe ``price``; NAV is then the value of the listed positions). Universe assets
-        not listed hold 0. Weights must sum to 1 within 1e-6 and are never renormalized.
+        not listed hold 0. Positions are long: negative shares or weights (below −1e-12) are
+        refused. Weights must sum to 1 within 1e-6 and are never renormalized.
         Without a holdings file the portfolio is taken to hold the benchmark, so turnover is
         measured from the benchmark.
     groups : mapping of str to list of str, optional
@@ -82,7 +102,8 @@ def load_snapshot(
     Raises
     ------
     DataError
-        For any missing, unreadable, malformed or inconsistent input.
+        For any missing, unreadable, malformed, implausible or inconsistent input, naming
+        the file and the offending assets, dates or rows (limits: :mod:`._validation`).
     """
     upath, rpath = Path(universe), Path(returns)
     hpath = None if holdings is None else Path(holdings)
@@ -125,81 +146,38 @@ def prices_to_returns(prices: pd.DataFrame) -> pd.DataFrame:
     pd.DataFrame
         Simple returns (fractions), one row fewer than ``prices``. A missing price gives a
         missing return, which :func:`load_snapshot` rejects.
+
+    Raises
+    ------
+    DataError
+        If ``prices`` is not a DataFrame of numbers with two dates or more, or a present
+        price is zero, negative or infinite (naming the asset and the date).
     """
     if not isinstance(prices, pd.DataFrame):
         raise DataError(f"prices must be a pandas DataFrame (dates × assets), got {type(prices).__name__}")
     if len(prices) < 2:
         raise DataError(f"prices need at least two dates to form a return, got {len(prices)}")
-    values = prices.sort_index().astype(float)
-    nonpositive = values.columns[(values <= 0).any()].tolist()
-    if nonpositive:
-        raise DataError(f"prices must be positive; non-positive prices for {nonpositive[:_MAX_LISTED]}")
+    try:
+        values = prices.sort_index().astype(float)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"prices must be numbers (USD per share): {exc}") from None
+    array = values.to_numpy()
+    rows, cols = np.nonzero(~np.isnan(array) & ~(np.isfinite(array) & (array > 0)))
+    if len(rows):
+        shown = [
+            f"{values.columns[c]} on {_day(values.index[r])}: {array[r, c]:g}"
+            for r, c in zip(rows[:MAX_LISTED], cols[:MAX_LISTED])
+        ]
+        raise DataError(
+            f"prices must be positive and finite (a missing price gives a missing return); "
+            f"offending {listing(shown, len(rows))}"
+        )
     return (values / values.shift(1) - 1.0).iloc[1:]
 
 
-def _require(frame: pd.DataFrame, path: Path, role: str, missing: list[str], required: str) -> None:
-    if missing:
-        raise DataError(
-            f"{role} file {path}: missing required column(s) {missing}; required: {required}; "
-            f"found: {list(frame.columns)}"
-        )
-
-
-def _listing(items: Iterable[object]) -> str:
-    items = list(items)
-    shown = ", ".join(str(i) for i in items[:_MAX_LISTED])
-    return f"[{shown}, ...] ({len(items)} in all)" if len(items) > _MAX_LISTED else f"[{shown}]"
-
-
-def _text(values: pd.Series) -> pd.Series:
-    """Values as stripped strings (integral floats without ``.0``); missing stays missing."""
-
-    def one(value: object) -> str | None:
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
-            return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return str(value).strip() or None
-
-    return pd.Series([one(v) for v in values], index=values.index, name=values.name)
-
-
-def _to_float(values: pd.Series, where: str) -> pd.Series:
-    """Convert a column to float; cells that are present but not numbers raise DataError."""
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype(float)
-    coerced = pd.to_numeric(values, errors="coerce")
-    bad = values.notna() & coerced.isna()
-    if bad.any():
-        examples = [f"{label}: {value!r}" for label, value in values[bad].items()]
-        raise DataError(
-            f"{where}: column {values.name!r} has {int(bad.sum())} non-numeric value(s), "
-            f"e.g. {_listing(examples)}"
-        )
-    return coerced.astype(float)
-
-
-def _asset_ids(frame: pd.DataFrame, where: str) -> pd.Series:
-    """The ``asset_id`` column as text; blank or duplicate ids raise DataError."""
-    ids = _text(frame["asset_id"])
-    blank = (ids.index[ids.isna()] + 1).tolist()
-    if blank:
-        raise DataError(f"{where}: column 'asset_id' is empty in data row(s) {_listing(blank)}")
-    duplicated = sorted(set(ids[ids.duplicated()]))
-    if duplicated:
-        raise DataError(f"{where}: column 'asset_id' has duplicate value(s) {_listing(duplicated)}")
-    return ids
-
-
-def _is_numeric_column(values: pd.Series) -> bool:
-    """True for numeric columns and text columns whose every present cell is a number."""
-    present = values.notna()
-    if not present.any():
-        return False  # an empty column (e.g. blank notes) is kept as text, not a characteristic
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        return True
-    parsed = pd.to_numeric(values, errors="coerce").notna() & present
-    return bool(parsed.any())  # a mixed text/number column then fails in _to_float
+def _day(label: object) -> str:
+    """A row label as a day (``2024-01-02``) when it is a timestamp, else as given."""
+    return str(label.date()) if isinstance(label, pd.Timestamp) else str(label)
 
 
 def _load_universe(path: Path) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
@@ -209,48 +187,48 @@ def _load_universe(path: Path) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     missing = [c for c in ("asset_id", "sector") if c not in frame.columns]
     if "market_cap" not in frame.columns and "benchmark_weight" not in frame.columns:
         missing.append("market_cap and/or benchmark_weight")
-    _require(frame, path, role, missing, "asset_id, sector, and market_cap and/or benchmark_weight")
+    require(frame, path, role, missing, "asset_id, sector, and market_cap and/or benchmark_weight")
     if frame.empty:
         raise DataError(f"{where}: has no rows")
 
-    ids = _asset_ids(frame, where)
+    ids = asset_id_column(frame, where)
     frame = frame.set_axis(pd.Index(ids.tolist(), name="asset_id"), axis=0).drop(columns="asset_id").sort_index()
 
     def bad(mask: pd.Series, column: str, rule: str) -> None:
         if mask.any():
-            shown = [f"{a}: {v!r}" for a, v in frame.loc[mask, column].items()]
-            raise DataError(f"{where}: column {column!r} must be {rule}; offending asset(s) {_listing(shown)}")
+            refuse(mask, frame[column], where, column, rule)
 
-    sector = _text(frame["sector"])
+    sector = text(frame["sector"])
     bad(sector.isna(), "sector", "given for every asset")
     columns: dict[str, pd.Series] = {"sector": sector}
-    numeric = {c: _to_float(frame[c], where) for c in ("market_cap", "benchmark_weight", "price", "adv") if c in frame}
+    numeric = {c: to_float(frame[c], where) for c in ("market_cap", "benchmark_weight", "price", "adv") if c in frame}
     if "market_cap" in numeric:
         cap = numeric["market_cap"]
-        bad(~np.isfinite(cap) | (cap <= 0), "market_cap", "a positive number (USD) for every asset")
+        bad(~np.isfinite(cap) | (cap <= 0), "market_cap", "a positive, finite number (USD) for every asset")
+        cap_total = finite_total(cap, where, "market_cap")
     if "benchmark_weight" in numeric:
         raw = numeric["benchmark_weight"]
-        bad(~np.isfinite(raw) | (raw < 0), "benchmark_weight", "a non-negative number for every asset")
-        if raw.sum() <= 0:
+        bad(~np.isfinite(raw) | (raw < 0), "benchmark_weight", "a non-negative, finite number for every asset")
+        if finite_total(raw, where, "benchmark_weight") <= 0:
             raise DataError(f"{where}: column 'benchmark_weight' sums to 0; at least one asset needs weight")
         benchmark = raw / raw.sum()
     else:
-        benchmark = numeric["market_cap"] / numeric["market_cap"].sum()
+        benchmark = numeric["market_cap"] / cap_total
     columns["market_cap"] = numeric.get("market_cap", benchmark * NOMINAL_TOTAL_MARKET_CAP)
-    for column, rule in (("price", "positive (USD per share)"), ("adv", "non-negative (shares per day)")):
+    for column, unit in (("price", "USD per share"), ("adv", "shares per day")):
         values = numeric.get(column, pd.Series(np.nan, index=frame.index))
-        limit_ok = values > 0 if column == "price" else values >= 0
-        bad(values.notna() & ~(np.isfinite(values) & limit_ok), column, f"{rule} where given")
+        rule = f"positive and finite ({unit}) where given (blank if unknown)"
+        bad(values.notna() & ~(np.isfinite(values) & (values > 0)), column, rule)
         columns[column] = values
 
     fundamentals: dict[str, pd.Series] = {}
     for column in frame.columns:
         if column in _UNIVERSE_COLUMNS:
             continue
-        if column in IDENTIFIER_COLUMNS or not _is_numeric_column(frame[column]):
-            columns[column] = _text(frame[column])
+        if column in IDENTIFIER_COLUMNS or not is_numeric_column(frame[column]):
+            columns[column] = text(frame[column])
         else:
-            columns[column] = fundamentals[column] = _to_float(frame[column], where)
+            columns[column] = fundamentals[column] = to_float(frame[column], where)
     assets = pd.DataFrame(columns, index=frame.index)
     return assets, benchmark.astype(float), pd.DataFrame(fundamentals, index=frame.index)
 
@@ -263,47 +241,22 @@ def _load_returns(path: Path, asset_ids: pd.Index) -> pd.DataFrame:
     if len(date_columns) != 1:
         raise DataError(
             f"{where}: needs exactly one 'date' column (or a date index in Parquet); "
-            f"found columns: {list(frame.columns)[:_MAX_LISTED + 1]}"
+            f"found columns: {list(frame.columns)[:MAX_LISTED + 1]}"
         )
     missing = [a for a in asset_ids if a not in frame.columns]
     if missing:
-        raise DataError(f"{where}: no return column for universe asset(s) {_listing(missing)}")
+        raise DataError(f"{where}: no return column for universe asset(s) {listing(missing)}")
     if frame.empty:
         raise DataError(f"{where}: has no rows")
 
-    raw_dates = frame[date_columns[0]]
-    if pd.api.types.is_integer_dtype(raw_dates.dtype):  # e.g. 20221228, not ns since 1970
-        raw_dates = raw_dates.astype(str)
-    with warnings.catch_warnings():  # "could not infer format": unparsed dates are reported below
-        warnings.simplefilter("ignore", UserWarning)
-        dates = pd.to_datetime(raw_dates, errors="coerce")
-    unparsed = raw_dates[dates.isna()]
-    if len(unparsed):
-        shown = [f"row {i + 1}: {v!r}" for i, v in unparsed.items()]
-        raise DataError(f"{where}: column {date_columns[0]!r} has unparseable date(s) {_listing(shown)}")
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    index = pd.DatetimeIndex(dates, name="date")
-    duplicated = sorted(set(index[index.duplicated()]))
-    if duplicated:
-        raise DataError(f"{where}: duplicate date(s) {_listing(d.date() for d in duplicated)}")
-
-    body = frame[list(asset_ids)].set_axis(index, axis=0).sort_index()
-    labelled = body.set_axis([d.date().isoformat() for d in body.index], axis=0)
-    values = pd.DataFrame({a: _to_float(labelled[a], where).to_numpy() for a in asset_ids}, index=body.index)
-    values.columns = asset_ids
-
-    array = values.to_numpy()
-    count, shown = nonfinite_cells(array, lambda r, c: f"{asset_ids[c]} on {values.index[r].date()}")
-    if count:
-        raise DataError(f"{where}: {count} missing or non-finite return(s), e.g. {_listing(shown)}")
-    rows, cols = np.nonzero(array < -1.0)
-    if len(rows):
-        shown = [f"{asset_ids[c]} on {values.index[r].date()}: {array[r, c]:g}" for r, c in zip(rows, cols)]
-        raise DataError(
-            f"{where}: simple returns must be ≥ −1 (fractions, not percent); offending {_listing(shown)}"
-        )
-    return values
+    dates = parse_dates(frame[date_columns[0]], where)
+    order = np.argsort(dates.to_numpy(), kind="stable")  # rows in any order: sorted by date
+    index = dates[order]
+    body = frame[list(asset_ids)].iloc[order]
+    labels = pd.Index([d.date().isoformat() for d in index])
+    values = to_float_array(body, labels, where)
+    check_returns(values, index, asset_ids, where)
+    return pd.DataFrame(values, index=index, columns=asset_ids)
 
 
 def _load_holdings(path: Path, assets: pd.DataFrame) -> pd.Series:
@@ -312,40 +265,56 @@ def _load_holdings(path: Path, assets: pd.DataFrame) -> pd.Series:
     frame = read_table(path, role, text_columns=("asset_id",))
     has = [c for c in ("weight", "shares") if c in frame.columns]
     missing = [c for c in ("asset_id",) if c not in frame.columns] + ([] if has else ["weight or shares"])
-    _require(frame, path, role, missing, "asset_id, and weight (fraction of NAV) or shares")
+    require(frame, path, role, missing, "asset_id, and weight (fraction of NAV) or shares")
     if len(has) == 2:
         raise DataError(f"{where}: has both 'weight' and 'shares' columns; keep exactly one")
     column = has[0]
 
-    ids = _asset_ids(frame, where)
+    ids = asset_id_column(frame, where)
     unknown = sorted(set(ids) - set(assets.index))
     if unknown:
-        raise DataError(f"{where}: asset_id(s) not in the universe {_listing(unknown)}")
+        raise DataError(f"{where}: asset_id(s) not in the universe {listing(unknown)}")
 
-    values = _to_float(frame[column].set_axis(ids.tolist()), where)
+    values = to_float(frame[column].set_axis(ids.tolist()), where)
     nonfinite = values.index[~np.isfinite(values)].tolist()
     if nonfinite:
-        raise DataError(f"{where}: column {column!r} is missing or not finite for {_listing(nonfinite)}")
+        raise DataError(f"{where}: column {column!r} is missing or not finite for {listing(nonfinite)}")
+    floor = 0.0 if column == "shares" else -NEGATIVE_WEIGHT_ROUNDOFF
+    refuse(
+        values < floor, values, where, column,
+        "≥ 0: holdings are long positions (short positions are not supported)",
+    )
     if column == "shares":
-        price = assets["price"].reindex(values.index)
-        unpriced = values.index[(values != 0) & ~np.isfinite(price)].tolist()
-        if unpriced:
-            raise DataError(
-                f"{where}: column 'shares' needs the universe 'price' of held asset(s) {_listing(unpriced)}"
-            )
-        position = (values * price.where(values != 0, 0.0)).astype(float)
-        total = float(position.sum())
-        if not total > 0:
-            raise DataError(f"{where}: column 'shares' gives a total position value of {total:g} USD; need > 0")
-        values = position / total
+        values = _share_weights(values, assets["price"], where)
     weights = values.reindex(assets.index, fill_value=0.0)
     total = float(weights.sum())
     if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+        hint = "; they look like percent: divide by 100" if abs(total - 100.0) <= 100 * WEIGHT_SUM_TOLERANCE else ""
         raise DataError(
             f"{where}: column {column!r} sums to {total:.8f}, expected 1 within {WEIGHT_SUM_TOLERANCE:g} "
-            "(fractions of NAV; weights are not renormalized)"
+            f"(fractions of NAV; weights are not renormalized){hint}"
         )
     return weights
+
+
+def _share_weights(shares: pd.Series, prices: pd.Series, where: str) -> pd.Series:
+    """Weights (fractions of NAV) of share counts valued at the universe prices (USD)."""
+    price = prices.reindex(shares.index)
+    unpriced = shares.index[(shares != 0) & ~np.isfinite(price)].tolist()
+    if unpriced:
+        raise DataError(f"{where}: column 'shares' needs the universe 'price' of held asset(s) {listing(unpriced)}")
+    with np.errstate(over="ignore"):
+        position = (shares * price.where(shares != 0, 0.0)).astype(float)
+    overflow = position.index[~np.isfinite(position)].tolist()
+    if overflow:
+        raise DataError(
+            f"{where}: column 'shares' × the universe 'price' overflows the floating-point range for "
+            f"{listing(overflow)}; share counts or prices this large are a data error"
+        )
+    total = finite_total(position.rename("shares × price"), where, "shares × price")
+    if not total > 0:
+        raise DataError(f"{where}: column 'shares' gives a total position value of {total:g} USD; need > 0")
+    return position / total
 
 
 def _check_groups(
@@ -364,7 +333,7 @@ def _check_groups(
         unknown = sorted(set(members) - known)
         if unknown:
             raise DataError(
-                f"groups: group {name!r} lists asset_id(s) not in the universe file {universe}: {_listing(unknown)}"
+                f"groups: group {name!r} lists asset_id(s) not in the universe file {universe}: {listing(unknown)}"
             )
         out[str(name)] = members
     return out

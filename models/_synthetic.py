@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ._characteristics import build_characteristics, standardize, winsorize
+from ._errors import DataError
 from ._snapshot import MarketSnapshot
 from ._synthetic_returns import FactorProcess, build_exposures, simulate_returns, trading_days
 from ._synthetic_universe import (
@@ -42,6 +43,7 @@ __all__ = [
     "SYNTHETIC_AS_OF",
     "SYNTHETIC_DATASET_NAME",
     "FactorProcess",
+    "check_seed",
     "load_synthetic_sp500",
     "synthetic_factor_process",
 ]
@@ -116,13 +118,10 @@ def load_synthetic_sp500(seed: int = 7) -> MarketSnapshot:
     ------
     TypeError
         If ``seed`` is not an integer.
-    ValueError
-        If ``seed`` is negative.
+    DataError
+        If ``seed`` is negative (a ``ValueError``).
     """
-    seed = operator.index(seed)
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    cached, _ = _generate(seed)
+    cached, _ = _generate(check_seed(seed))
     return MarketSnapshot(
         dataset=cached.dataset,
         as_of=cached.as_of,
@@ -149,12 +148,36 @@ def synthetic_factor_process(seed: int = 7) -> FactorProcess:
         Exposures (market beta, sector dummies, style scores in σ units), daily factor
         returns (fractions) and annualized specific volatilities (fraction per year).
     """
-    _, process = _generate(operator.index(seed))
+    _, process = _generate(check_seed(seed))
     return FactorProcess(
         exposures=process.exposures.copy(),
         factor_returns=process.factor_returns.copy(),
         specific_vol=process.specific_vol.copy(),
     )
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` as a Python int that ``numpy.random.default_rng`` accepts.
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is not an integer (``True``/``False`` included).
+    DataError
+        If ``seed`` is negative: numpy's generator takes only seeds ≥ 0.
+    """
+    if isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    try:
+        value = operator.index(seed)
+    except TypeError:
+        raise TypeError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})") from None
+    if value < 0:
+        raise DataError(
+            f"seed must be a non-negative integer (numpy's random generator takes seeds ≥ 0), got {value}; "
+            "the default is 7"
+        )
+    return value
 
 
 @functools.lru_cache(maxsize=8)

@@ -128,9 +128,13 @@ def test_dates_outside_the_history_are_errors(history):
         history.benchmark_weights_at("2030-01-02")
 
 
-def test_too_few_years_is_an_error():
+def test_too_few_or_too_many_years_or_a_negative_seed_is_an_error():
     with pytest.raises(DataError, match="at least 6"):
         load_synthetic_history(7, years=5)
+    with pytest.raises(DataError, match=r"at most 100 .*got 2025"):
+        load_synthetic_history(7, years=2025)  # e.g. a backtest starting in year 1: refused at once
+    with pytest.raises(DataError, match=r"seed must be a non-negative integer .*got -1"):
+        load_synthetic_history(-1, years=6)
 
 
 def test_hand_history_with_an_index_as_benchmark():

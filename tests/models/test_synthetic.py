@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trimtab.models import DataError
 from trimtab.models._characteristics import QUALITY_DESCRIPTORS, VALUE_DESCRIPTORS, build_characteristics
 from trimtab.models._snapshot import MarketSnapshot
 from trimtab.models._synthetic import (
@@ -311,7 +312,18 @@ def test_returned_frames_are_independent_copies():
 
 
 def test_bad_seeds_are_rejected():
-    with pytest.raises(ValueError, match="non-negative"):
-        load_synthetic_sp500(-1)
-    with pytest.raises(TypeError):
-        load_synthetic_sp500(1.5)  # type: ignore[arg-type]
+    for seed in (-1, np.int64(-3), -(2**70)):
+        with pytest.raises(DataError, match=r"seed must be a non-negative integer .*got -"):
+            load_synthetic_sp500(seed)
+        with pytest.raises(DataError, match="non-negative"):
+            synthetic_factor_process(seed)
+    assert isinstance(DataError("x"), ValueError)  # callers catching ValueError still do
+    for seed in (1.5, "7", True, None):
+        with pytest.raises(TypeError, match="seed must be an integer"):
+            load_synthetic_sp500(seed)  # type: ignore[arg-type]
+
+
+def test_seeds_numpy_accepts_are_accepted():
+    big = load_synthetic_sp500(2**70)  # numpy seeds any non-negative integer
+    assert big.dataset == SYNTHETIC_DATASET_NAME.format(seed=2**70) and big.n_assets == 500
+    assert load_synthetic_sp500(np.uint8(7)).returns.equals(load_synthetic_sp500(7).returns)

@@ -95,3 +95,65 @@ def test_non_numeric_and_negative_values(toy, tmp_path):
     exposures.to_csv(paths["exposures"], index=False)
     with pytest.raises(DataError, match=r"exposures.csv: 1 missing or non-numeric value\(s\), e.g. \['T007/f1'\]"):
         _load(paths)
+
+
+def _rewrite(path, mutate):
+    table = pd.read_csv(path)
+    mutate(table)
+    table.to_csv(path, index=False)
+
+
+def test_percent_files_read_as_fractions_are_refused_naming_the_factors(toy, tmp_path):
+    paths = vendor_files.write_vendor_files(toy[1], tmp_path, units="percent")
+    with pytest.raises(DataError) as info:
+        _load(paths)  # units="fraction" by default
+    message = str(info.value)
+    assert str(paths["factor_covariance"]) in message and "factor volatility" in message
+    assert "f0: " in message and "units: percent" in message
+
+
+def test_specific_risk_above_the_bound_names_the_asset(toy, tmp_path):
+    paths = _paths(toy, tmp_path)
+    _rewrite(paths["specific_risk"], lambda t: t.__setitem__("specific_risk", np.where(t.index == 5, 25.0, t["specific_risk"])))
+    with pytest.raises(DataError, match=r"specific_risk\.csv: specific risk above 10 .*\[T005: 25\]"):
+        _load(paths)
+
+
+def test_huge_exposure_is_refused_naming_the_row(toy, tmp_path):
+    paths = _paths(toy, tmp_path)
+    _rewrite(paths["exposures"], lambda t: t.__setitem__("f2", np.where(t.index == 9, 1e300, t["f2"])))
+    with pytest.raises(DataError, match=r"exposures\.csv: total risk .* for 1 asset\(s\), e\.g\. \[T009: inf\]"):
+        _load(paths)
+
+
+def test_non_finite_covariance_and_specific_risk_name_file_and_cell(toy, tmp_path):
+    paths = _paths(toy, tmp_path)
+    cov = pd.read_csv(paths["factor_covariance"], index_col="factor")
+    cov.loc["f1", "f3"] = cov.loc["f3", "f1"] = np.inf
+    cov.to_csv(paths["factor_covariance"])
+    with pytest.raises(DataError, match=r"factor_covariance\.csv: 2 missing or non-numeric value\(s\), e\.g\. \['f1/f3', 'f3/f1'\]"):
+        _load(paths)
+    paths = _paths(toy, tmp_path)
+    _rewrite(paths["specific_risk"], lambda t: t.__setitem__("specific_risk", np.where(t.index == 2, np.nan, t["specific_risk"])))
+    with pytest.raises(DataError, match=r"specific_risk\.csv: 1 missing or non-numeric value\(s\), e\.g\. \['T002/specific_risk'\]"):
+        _load(paths)
+
+
+def test_blank_ids_and_empty_tables_are_refused(toy, tmp_path):
+    paths = _paths(toy, tmp_path)
+    _rewrite(paths["exposures"], lambda t: t.__setitem__("asset_id", np.where(t.index == 3, "", t["asset_id"])))
+    with pytest.raises(DataError, match=r"exposures\.csv: column 'asset_id' is empty in data row\(s\) \[4\]"):
+        _load(paths)
+    paths = _paths(toy, tmp_path)
+    pd.read_csv(paths["exposures"])[["asset_id"]].to_csv(paths["exposures"], index=False)
+    with pytest.raises(DataError, match=r"exposures\.csv: needs at least one asset row and one factor column"):
+        _load(paths)
+
+
+def test_covariance_that_is_not_psd_names_the_file(toy, tmp_path):
+    paths = _paths(toy, tmp_path)
+    cov = pd.read_csv(paths["factor_covariance"], index_col="factor")
+    cov.loc["f0", "f0"] = -cov.loc["f0", "f0"]  # a negative variance
+    cov.to_csv(paths["factor_covariance"])
+    with pytest.raises(DataError, match=r"factor_covariance\.csv: not positive semi-definite"):
+        _load(paths)
