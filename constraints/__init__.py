@@ -5,13 +5,19 @@ frozen dataclass listed in :data:`CONSTRAINT_CLASSES`, and :data:`CONSTRAINT_TYP
 each class's YAML key to it. Constraints build CVXPY expressions from a
 :class:`BuildContext` whose parameters are filled from a :class:`DataView` (snapshot +
 risk model), so new data re-solves without recompiling.
+
+Job files are read strictly (``_yaml_loader``): duplicate keys, NaN and infinities are
+errors, and :data:`MAX_FILE_BYTES`, :data:`MAX_YAML_ALIASES`, :data:`MAX_YAML_VALUES`,
+:data:`MAX_NESTING_DEPTH` and :data:`MAX_EXTENDS` bound what one file may hold.
 """
 
 from ._base import BINDING_TOLERANCE, BuiltConstraint, Constraint, Measurement, Soft
 from ._bounds import Bound, parse_bound
 from ._context import BuildContext, DataView, UniverseInfo
 from ._errors import SpecError
+from ._documents import MAX_EXTENDS
 from ._job import JobSpec, load_job, loads_job
+from ._yaml_loader import MAX_FILE_BYTES, MAX_NESTING_DEPTH, MAX_YAML_ALIASES, MAX_YAML_VALUES
 from ._sections import (
     RISK_MODEL_METHODS,
     CardinalitySpec,
@@ -41,6 +47,11 @@ __all__ = [
     "CONSTRAINT_CLASSES",
     "CONSTRAINT_TYPES",
     "DEFAULT_CONSTRAINT_KEYS",
+    "MAX_EXTENDS",
+    "MAX_FILE_BYTES",
+    "MAX_NESTING_DEPTH",
+    "MAX_YAML_ALIASES",
+    "MAX_YAML_VALUES",
     "RISK_MODEL_METHODS",
     "STRUCTURAL_KEYS",
     "AssetWeight",

@@ -25,7 +25,7 @@ Sense = Literal["<=", ">=", "==", "range"]
 BINDING_TOLERANCE = 1e-6
 
 
-@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid", allow_inf_nan=False))
 class Soft:
     """How a soft constraint is penalized instead of enforced.
 

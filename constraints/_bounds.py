@@ -8,12 +8,15 @@ benchmark weight; for a group or sector, the group's or sector's benchmark weigh
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BeforeValidator, PlainSerializer
+
+from ._numbers import NOT_FINITE
 
 _RELATIVE = re.compile(
     r"^\s*(?:benchmark|benchmark_weight)\s*(?:(?P<op>[-+*×])\s*(?P<num>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?))?\s*$"
@@ -72,26 +75,58 @@ def parse_bound(raw: Any) -> Bound:
     if isinstance(raw, bool):
         raise ValueError("a bound must be a number or 'benchmark + x', got a boolean")
     if isinstance(raw, (int, float)):
-        if not np.isfinite(raw):
-            raise ValueError(f"a bound must be finite, got {raw}")
-        return Bound("absolute", float(raw))
+        try:
+            value = float(raw)
+        except OverflowError:  # an int beyond float range
+            value = math.inf
+        return Bound("absolute", _finite(value, raw))
     if isinstance(raw, str):
         match = _RELATIVE.match(raw)
         if match:
             op, num = match.group("op"), match.group("num")
             if op is None:
                 return Bound("plus", 0.0)
-            value = float(num)
+            value = _finite(float(num), raw)
             if op in "*×":
                 return Bound("times", value)
             return Bound("plus", value if op == "+" else -value)
         try:
-            return Bound("absolute", float(raw))
+            value = float(raw)
         except ValueError:
             pass
+        else:
+            return Bound("absolute", _finite(value, raw))
     raise ValueError(
         f"invalid bound {raw!r}: use a number (0.05) or 'benchmark + 0.02', 'benchmark - 0.05', 'benchmark * 1.5'"
     )
+
+
+def _finite(value: float, raw: Any) -> float:
+    if not math.isfinite(value):
+        shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
+        raise ValueError(f"a bound must be finite, got {shown}; {NOT_FINITE}")
+    return value
+
+
+def bounds_contradict(lower: Bound, upper: Bound) -> bool:
+    """True when ``lower`` is above ``upper`` whatever the benchmark's value: no weight meets both.
+
+    Only bounds of one kind are compared: ``0.10`` against ``0.05``; ``benchmark + 0.02``
+    against ``benchmark - 0.01`` (the benchmark cancels); ``benchmark * 1.5`` against
+    ``benchmark * 0.5`` (benchmark weights are ≥ 0, so they contradict wherever the
+    benchmark weight is positive, and meet at 0 where it is 0).
+
+    Bounds of mixed kinds are left to the solver: whether they conflict depends on the
+    benchmark weight of each name, group or sector on the day, which the job file does not
+    know. ``min: 0.01`` with ``max: benchmark - 0.02`` conflicts on the rows whose benchmark
+    weight is below 0.03 and on no other; ``min: benchmark * 0.5`` with ``max: 0.05`` only
+    on rows above 0.10. The same file may be feasible on one date and not on the next: that
+    is a fact about the data, reported as an infeasible job with a diagnosis (exit 3), not
+    an invalid file.
+    """
+    if lower.kind != upper.kind:
+        return False
+    return lower.value > upper.value
 
 
 #: Pydantic field type for a bound: parsed from YAML, serialized back to the same text.

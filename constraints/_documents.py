@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ._errors import SpecError
-from ._yaml_lines import format_path
+from ._yaml_loader import check_size, parse_yaml, read_job_bytes
+
+#: Longest ``extends:`` chain (a job, its base, the base's base, ...).
+MAX_EXTENDS = 16
 
 #: Keys holding file paths, per section, resolved against the file that writes them.
 PATH_KEYS = {
@@ -49,21 +50,23 @@ class Document:
 
 
 def read_document(raw: bytes, source: str, base_dir: Path, *, _seen: tuple[Path, ...] = ()) -> Document:
-    """Parse ``raw`` (the bytes of ``source``) and merge it over the files it extends."""
+    """Parse ``raw`` (the bytes of ``source``) and merge it over the files it extends.
+
+    Raises
+    ------
+    SpecError
+        Not UTF-8, over the size limit, YAML syntax error, duplicate key, too many aliases or
+        too deep (see ``_yaml_loader``), not a mapping, or a bad ``extends`` chain.
+    """
+    check_size(raw, source)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecError("job file is not UTF-8 text", file=source) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        content = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err)
-        raise SpecError(f"YAML syntax error: {problem}", file=source, line=mark.line + 1 if mark else None) from None
+    content, lines = parse_yaml(text, source)
     if not isinstance(content, dict):
         raise SpecError("a job file must be a mapping with at least a 'constraints' list", file=source, line=1)
-    locations = {path: (source, line) for path, line in index_lines(root).items()}
+    locations = {path: (source, line) for path, line in lines.items()}
     digest = hashlib.sha256(raw)
     files: tuple[str, ...] = (source,)
     parent = content.pop("extends", None)
@@ -74,40 +77,44 @@ def read_document(raw: bytes, source: str, base_dir: Path, *, _seen: tuple[Path,
     where = locations["extends"][1]
     if not isinstance(parent, str):
         raise SpecError("extends must be the path of a job file", file=source, line=where, path="extends")
-    path = (base_dir / parent).resolve()
+    try:
+        path = (base_dir / parent).resolve()
+    except (OSError, ValueError):  # a NUL byte, a name too long
+        raise SpecError(f"extends: {parent!r} is not a usable file path", file=source, line=where, path="extends") from None
     if path in _seen:
         raise SpecError(f"extends cycle: {parent} is already being read", file=source, line=where, path="extends")
+    if len(_seen) > MAX_EXTENDS:
+        raise SpecError(
+            f"extends chain longer than {MAX_EXTENDS} files, the most a job may extend", file=source, line=where, path="extends"
+        )
     try:
-        base_raw = path.read_bytes()
-    except OSError:
+        base_raw = read_job_bytes(path, str(path))
+    except SpecError:
+        raise
+    except (OSError, ValueError):
         raise SpecError(f"extended job file not found: {path}", file=source, line=where, path="extends") from None
     base = read_document(base_raw, str(path), path.parent, _seen=(*_seen, path.resolve()))
     base_content = _absolute_data_paths(base.content, path.parent)
+    _check_additions(content, base_content, {**base.locations, **locations}, source)
     merged, moved = _merge(base_content, content)
     child_locations = {moved(p): loc for p, loc in locations.items()}
     digest.update(bytes.fromhex(base.sha256))
     return Document(merged, {**base.locations, **child_locations}, digest.hexdigest(), files + base.files)
 
 
-def index_lines(root: yaml.Node | None) -> dict[str, int]:
-    """Every key path in a composed YAML document → its 1-based line."""
-    lines: dict[str, int] = {}
-
-    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = (*path, key.value)
-                lines[format_path(child)] = key.start_mark.line + 1
-                walk(value, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, value in enumerate(node.value):
-                child = (*path, i)
-                lines[format_path(child)] = value.start_mark.line + 1
-                walk(value, child)
-
-    if root is not None:
-        walk(root, ())
-    return lines
+def _check_additions(
+    child: dict[str, Any], base: dict[str, Any], locations: dict[str, tuple[str, int]], source: str
+) -> None:
+    """``add_constraints`` is a list, and so are the constraints it is appended to."""
+    if "add_constraints" not in child:
+        return
+    if not isinstance(child["add_constraints"], (list, type(None))):
+        file, line = locations["add_constraints"]
+        raise SpecError("add_constraints must be a list of constraints", file=file, line=line, path="add_constraints")
+    existing = child["constraints"] if "constraints" in child else base.get("constraints")
+    if not isinstance(existing, (list, type(None))):
+        file, line = locations.get("constraints", (source, 1))
+        raise SpecError("constraints must be a list of constraints", file=file, line=line, path="constraints")
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]):

@@ -38,6 +38,7 @@ from ._registry import (
     constraint_to_yaml,
 )
 from ._documents import Document, read_document
+from ._numbers import NOT_FINITE, non_finite_path
 from ._sections import (
     CardinalitySpec,
     CostSpec,
@@ -48,6 +49,7 @@ from ._sections import (
     _Section,
 )
 from ._yaml_lines import format_path
+from ._yaml_loader import read_job_bytes
 
 class _JobFile(_Section):
     name: str | None = None
@@ -175,12 +177,14 @@ def load_job(path: str | Path) -> JobSpec:
     Raises
     ------
     SpecError
-        File missing or unreadable, YAML syntax error, unknown key, wrong type or bad range —
-        with file, line, key path and valid choices.
+        File missing or unreadable, over a limit (size, aliases, nesting: see
+        ``_yaml_loader``), YAML syntax error, duplicate key, unknown key, wrong type, bad
+        range, NaN or infinity, ``min`` above ``max`` — with file, line, key path and valid
+        choices.
     """
     file = Path(path)
     try:
-        raw = file.read_bytes()
+        raw = read_job_bytes(file, str(path))
     except FileNotFoundError:
         raise SpecError("job file not found", file=str(path)) from None
     except OSError as err:
@@ -192,7 +196,11 @@ def load_job(path: str | Path) -> JobSpec:
 def loads_job(text: str, *, source: str = "<string>", base_dir: Path | None = None) -> JobSpec:
     """Validate a job given as YAML text (see :func:`load_job`); ``extends`` is relative to ``base_dir``."""
     base_dir = base_dir or Path.cwd()
-    return _validate(read_document(text.encode("utf-8"), source, base_dir), source, base_dir)
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError as err:  # a lone surrogate, e.g. from a mis-decoded file
+        raise SpecError(f"job text is not valid Unicode: {err.reason} at character {err.start}", file=source) from None
+    return _validate(read_document(raw, source, base_dir), source, base_dir)
 
 
 def _validate(document: Document, source: str, base_dir: Path) -> JobSpec:
@@ -202,6 +210,10 @@ def _validate(document: Document, source: str, base_dir: Path) -> JobSpec:
         file, line = _where(locations, loc, source)
         return SpecError(message, file=file, line=line, path=format_path(loc) or None, choices=choices)
 
+    non_finite = non_finite_path(document.content)
+    if non_finite is not None:
+        loc, value = non_finite
+        raise fail(f"{value} is not a finite number; {NOT_FINITE}", loc)
     try:
         job_file = _JobFile.model_validate(document.content)
     except ValidationError as err:
@@ -286,6 +298,8 @@ def _pydantic_error(err: ValidationError, prefix: tuple[str | int, ...], schema:
         return fail(f"unknown key {loc[-1]!r}", full, _fields_at(schema, loc[:-1]))
     if kind in ("missing", "missing_argument"):
         return fail(f"missing required key {loc[-1]!r}", full, _fields_at(schema, loc[:-1]))
+    if kind == "finite_number":
+        return fail(f"{first.get('input')!r} is not a finite number; {NOT_FINITE}", full)
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     if kind not in ("value_error", "assertion_error") and "input" in first:

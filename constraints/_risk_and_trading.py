@@ -90,14 +90,15 @@ class Turnover(Capped):
     Parameters
     ----------
     max : float
-        Turnover budget, fraction of NAV.
+        Turnover budget, fraction of NAV; ``0`` means no trading (the weights stay at the
+        current holdings).
     kind : {"two_way", "one_way"}
         Which definition ``max`` uses.
     """
 
     key: ClassVar[str] = "turnover"
 
-    max: Annotated[float, Field(gt=0, le=2)]
+    max: Annotated[float, Field(ge=0, le=2)]
     kind: Literal["two_way", "one_way"] = "two_way"
 
     def lhs(self, ctx: BuildContext) -> cp.Expression:

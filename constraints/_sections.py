@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import cvxpy as cp
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from trimtab.models import RISK_MODEL_REGISTRY
+
+from ._numbers import NOT_FINITE, reads_as_non_finite
 
 #: Accepted ``risk_model.method`` values, derived from the models' registry (declared there once).
 RISK_MODEL_METHODS: tuple[str, ...] = tuple(RISK_MODEL_REGISTRY)
@@ -20,8 +22,31 @@ _RiskModelMethodName = Literal[RISK_MODEL_METHODS]  # type: ignore[valid-type]
 VENDOR_FILE_KEYS = ("exposures", "factor_covariance", "specific_risk")
 
 
+def _seed(value: object) -> int:
+    """A seed of ``numpy.random.default_rng``: an integer ≥ 0 (booleans, floats and text are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f"seed must be a whole number 0 or above (numpy.random.default_rng takes any integer ≥ 0), got {value!r}"
+        )
+    return value
+
+
+def _param(value: int | float | str | bool) -> int | float | str | bool:
+    """An estimator parameter; text that reads as NaN or infinity (``"nan"``) is refused."""
+    if isinstance(value, str) and reads_as_non_finite(value):
+        raise ValueError(f"{value!r} is not a finite number; {NOT_FINITE}")
+    return value
+
+
+#: A value of ``risk_model.params``.
+Param = Annotated[int | float | str | bool, AfterValidator(_param)]
+
+#: ``data.seed``: the draw of the embedded dataset.
+Seed = Annotated[int, BeforeValidator(_seed)]
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataSpec(_Section):
@@ -33,7 +58,7 @@ class DataSpec(_Section):
     """
 
     source: Literal["embedded", "files"] = "embedded"
-    seed: int = 7
+    seed: Seed = 7
     universe: str | None = None
     returns: str | None = None
     holdings: str | None = None
@@ -61,7 +86,7 @@ class RiskModelSpec(_Section):
     method: _RiskModelMethodName = "fundamental"
     window: Annotated[int, Field(ge=20)] | None = 756
     styles: list[str] | None = None
-    params: dict[str, int | float | str | bool] = Field(default_factory=dict)
+    params: dict[str, Param] = Field(default_factory=dict)
     exposures: str | None = None
     factor_covariance: str | None = None
     specific_risk: str | None = None

@@ -23,12 +23,12 @@ from pydantic import ConfigDict, model_validator
 from pydantic.dataclasses import dataclass
 
 from ._base import Constraint
-from ._bounds import Bound
+from ._bounds import Bound, bounds_contradict
 from ._context import BuildContext, DataView, UniverseInfo
 
 ConstraintClass = TypeVar("ConstraintClass", bound=type[Constraint])
 
-_frozen_strict = dataclass(frozen=True, kw_only=True, config=ConfigDict(extra="forbid"))
+_frozen_strict = dataclass(frozen=True, kw_only=True, config=ConfigDict(extra="forbid", allow_inf_nan=False))
 
 
 def constraint_type(cls: ConstraintClass) -> ConstraintClass:
@@ -84,6 +84,9 @@ class BenchmarkBounded(Constraint):
     def _needs_a_bound(self) -> BenchmarkBounded:
         if self.min is None and self.max is None:
             raise ValueError("give 'min', 'max' or both")
+        if self.min is not None and self.max is not None and bounds_contradict(self.min, self.max):
+            where = " wherever the benchmark weight is positive" if self.min.kind == "times" else ""
+            raise ValueError(f"min ({self.min}) is above max ({self.max}){where}: no weight meets both")
         return self
 
 

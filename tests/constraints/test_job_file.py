@@ -292,3 +292,10 @@ def test_extends_errors(tmp_path):
         load_job(tmp_path / "a.yaml")
     err = _error("add_constraints: []\nconstraints: []\n", tmp_path)
     assert "add_constraints needs 'extends'" in str(err)
+    (tmp_path / "base.yaml").write_text("constraints:\n  - turnover: {max: 0.3}\n")
+    err = _error("extends: base.yaml\nadd_constraints: {turnover: {max: 0.2}}\n", tmp_path)
+    assert (err.line, err.path) == (2, "add_constraints") and "must be a list of constraints" in str(err)
+    err = _error("extends: base.yaml\nconstraints: 1\nadd_constraints: []\n", tmp_path)
+    assert (err.line, err.path) == (2, "constraints") and "must be a list of constraints" in str(err)
+    err = _error("extends: \"a\\0b.yaml\"\nconstraints: []\n", tmp_path)
+    assert err.path == "extends" and err.line == 1
