@@ -1,7 +1,10 @@
-"""``trimtab export`` and ``send``: a run's target as whole-lot orders, and the orders over FIX.
+"""``trimtab export`` and ``send``: a run's target as whole-lot orders, and the orders over FIX, at most once.
 
 The export package (pyarrow for Parquet, QuickFIX for sending) is imported inside the
-commands, so other commands never load it.
+commands, so other commands never load it. ``send`` goes through the batch's journal (default
+``$TRIMTAB_STATE_DIR``, ``$XDG_STATE_HOME/trimtab`` or ``~/.local/state/trimtab``, then ``journal/``;
+``--journal-dir`` overrides): a batch sent before is refused unless ``--force``; Ctrl-C (or SIGTERM)
+stops the send cleanly and exits 130, saying what went out.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import typer
 from rich.table import Table
 
 from .. import ROUNDING_TOLERANCE
-from ._common import ERRORS, EXIT_NOT_ACKNOWLEDGED, fail, out
+from ._common import ERRORS, EXIT_INTERRUPTED, EXIT_NOT_ACKNOWLEDGED, err, fail, out
+
+_JOURNAL_HELP = "Send journals' folder (default: $TRIMTAB_STATE_DIR, $XDG_STATE_HOME/trimtab or ~/.local/state/trimtab, + /journal)."
 
 
 def export_command(
@@ -32,17 +37,21 @@ def export_command(
     min_trade_notional: Annotated[float, typer.Option("--min-trade-notional")] = 0.0,
     portfolio_id: Annotated[str, typer.Option("--portfolio-id")] = "PORTFOLIO",
     tolerance: Annotated[float, typer.Option("--tolerance", help="Slack a rule may lose to rounding.")] = ROUNDING_TOLERANCE,
-    force: Annotated[bool, typer.Option("--force", help="Write a batch that was already exported again.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write a batch that was already exported again (never one that was sent).")
+    ] = False,
+    journal_dir: Annotated[Path | None, typer.Option("--journal-dir", help=_JOURNAL_HELP)] = None,
 ) -> None:
     """Turn a run's target weights into whole-lot orders and write them as a batch."""
-    from ..export import export_run
+    from ..export import export_run, read_journal
 
     try:
         batch, written = export_run(
             run_dir, holdings, prices, out_dir, formats=tuple(formats), mapping=mapping, force=force, cash=cash,
             nav=nav, cash_buffer=cash_buffer, min_trade_shares=min_trade_shares, min_trade_notional=min_trade_notional,
-            portfolio_id=portfolio_id, tolerance=tolerance,
+            portfolio_id=portfolio_id, tolerance=tolerance, journal_dir=journal_dir,
         )
+        journal = read_journal(batch.batch_id, journal_dir)
     except ERRORS as error:
         raise fail(error) from None
     meta = batch.meta
@@ -52,6 +61,9 @@ def export_command(
         highlight=False,
     )
     out.print(f"wrote {written}", highlight=False)
+    if journal is not None and journal.ever_sent:
+        err.print(f"note: batch {batch.batch_id} was already sent ({journal.summary()}; journal {journal.path}); "
+                  "`trimtab send` refuses it unless --force", markup=False, highlight=False)
 
 
 def send_command(
@@ -60,29 +72,49 @@ def send_command(
     style: Annotated[str, typer.Option("--style", help="single (NewOrderSingle each) or list (one NewOrderList).")] = "single",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to log on and hear about every order.")] = 30.0,
     account: Annotated[str | None, typer.Option("--account", help="Account (1) on every order.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Send a batch that was sent before.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send a batch that was sent before (names the orders already acknowledged).")
+    ] = False,
+    journal_dir: Annotated[Path | None, typer.Option("--journal-dir", help=_JOURNAL_HELP)] = None,
 ) -> None:
-    """Send an exported batch over a live FIX 4.4 session; report every order's answer."""
-    from ..export import send_batch_dir
+    """Send an exported batch over a live FIX 4.4 session, at most once; report every order's answer."""
+    from ..export import SendInterrupted, send_batch_dir
+
+    def warn(message: str) -> None:
+        err.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
     try:
-        report, record = send_batch_dir(batch_dir, fix_config, force=force, style=style, timeout=timeout, account=account)
+        report, record = send_batch_dir(batch_dir, fix_config, force=force, style=style, timeout=timeout,
+                                        account=account, journal_dir=journal_dir, notify=warn)
+    except SendInterrupted as stopped:
+        _print_report(stopped.report)
+        err.print(f"interrupted: {stopped}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except ERRORS as error:
         raise fail(error) from None
-    table = Table(title=f"batch {report.batch_id} over {report.session_id}")
+    _print_report(report)
+    not_sent = f"; {len(report.not_sent)} not sent" if report.not_sent else ""
+    out.print(
+        f"{len(report.acknowledged)} acknowledged, {len(report.rejected)} rejected, {len(report.no_answer)} without "
+        f"an answer{not_sent}; {len(report.unmatched)} unmatched message(s). Record: {record}; journal: "
+        f"{report.journal}; FIX log: {report.log_dir}",
+        highlight=False, markup=False,
+    )
+    if report.rejected or report.no_answer or report.not_sent:
+        raise typer.Exit(EXIT_NOT_ACKNOWLEDGED)
+
+
+def _print_report(report) -> None:
+    """The answers as a table (order ids and texts printed as text, never as markup)."""
+    from rich.text import Text
+
+    table = Table(title=Text(f"batch {report.batch_id} over {report.session_id}"))
     for column in ("order", "status", "text"):
         table.add_column(column)
     for answer in report.answers:
         colour = {"acknowledged": "green", "rejected": "red"}.get(answer.status, "yellow")
-        table.add_row(answer.order_id, f"[{colour}]{answer.status}[/]", answer.text)
+        table.add_row(Text(answer.order_id), Text(answer.status, style=colour), Text(answer.text))
     out.print(table)
-    out.print(
-        f"{len(report.acknowledged)} acknowledged, {len(report.rejected)} rejected, {len(report.no_answer)} without "
-        f"an answer; {len(report.unmatched)} unmatched message(s). Record: {record}; FIX log: {report.log_dir}",
-        highlight=False,
-    )
-    if report.rejected or report.no_answer:
-        raise typer.Exit(EXIT_NOT_ACKNOWLEDGED)
 
 
 def register(app: typer.Typer) -> None:

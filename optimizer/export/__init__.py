@@ -1,13 +1,23 @@
 """From a target portfolio to orders: whole lots, cash, identifiers, files, FIX.
 
 ``export_run(run_dir, holdings, prices, out_dir, formats=...)`` writes a batch and
-``send_batch_dir(batch_dir, session_cfg)`` sends it over FIX; the pieces are
+``send_batch_dir(batch_dir, session_cfg)`` sends it over FIX, at most once (a journal per batch id
+in the state directory: :func:`read_journal`); the pieces are
 :func:`build_orders` (rounding, cash, re-check of the job's rules), :func:`write_batch`
 (CSV/Parquet/JSON + manifest, atomic, refuses to overwrite) and the FIX writers.
 """
 
 from ._api import export_run
 from ._batch_dir import previous_sends, read_batch, send_batch_dir
+from ._check import PortfolioCheck, Violation
+from ._files import (
+    FORMATS,
+    NEUTRAL_COLUMNS,
+    Mapping,
+    load_mapping,
+    neutral_frame,
+    write_batch,
+)
 from ._fix import (
     new_order_list,
     new_order_singles,
@@ -16,45 +26,62 @@ from ._fix import (
     write_fix_file,
 )
 from ._fix_dictionary import FixUnavailableError, FixValidationError
-from ._check import PortfolioCheck, Violation
-from ._files import FORMATS, NEUTRAL_COLUMNS, Mapping, load_mapping, neutral_frame, write_batch
 from ._inputs import IDENTIFIER_PREFERENCE, read_holdings, read_security_master
-from ._session import FixSessionError, OrderAnswer, SendReport, read_session_config, send_batch, send_messages
+from ._journal import (
+    AlreadySentError,
+    JournalBusyError,
+    JournalError,
+    JournalState,
+    journal_path,
+    read_journal,
+    state_dir,
+)
+from ._report import OrderAnswer, SendReport
 from ._schema import IDENTIFIER_TYPES, ORDER_COLUMNS, SIDES, OrderBatch
+from ._session import SendInterrupted, send_batch, send_messages
+from ._session_config import FixSessionError, read_session_config
 from ._trades import build_orders
 
 __all__ = [
-    "FixSessionError",
-    "FixUnavailableError",
-    "FixValidationError",
-    "OrderAnswer",
-    "SendReport",
-    "new_order_list",
-    "new_order_singles",
-    "read_session_config",
-    "send_batch",
-    "send_messages",
-    "split_allocations",
-    "write_fix_bytes",
-    "write_fix_file",
     "FORMATS",
     "IDENTIFIER_PREFERENCE",
     "IDENTIFIER_TYPES",
     "NEUTRAL_COLUMNS",
     "ORDER_COLUMNS",
     "SIDES",
+    "AlreadySentError",
+    "FixSessionError",
+    "FixUnavailableError",
+    "FixValidationError",
+    "JournalBusyError",
+    "JournalError",
+    "JournalState",
     "Mapping",
+    "OrderAnswer",
     "OrderBatch",
     "PortfolioCheck",
+    "SendInterrupted",
+    "SendReport",
     "Violation",
     "build_orders",
     "export_run",
-    "previous_sends",
-    "read_batch",
-    "send_batch_dir",
+    "journal_path",
     "load_mapping",
     "neutral_frame",
+    "new_order_list",
+    "new_order_singles",
+    "previous_sends",
+    "read_batch",
     "read_holdings",
+    "read_journal",
     "read_security_master",
+    "read_session_config",
+    "send_batch",
+    "send_batch_dir",
+    "send_messages",
+    "split_allocations",
+    "state_dir",
     "write_batch",
+    "write_fix_bytes",
+    "write_fix_file",
 ]

@@ -7,13 +7,24 @@ from pathlib import Path
 
 from trimtab.constraints import Restricted
 
-from .. import ExportError, OutputError, RunTarget, TargetPortfolio, read_run
+from .. import (
+    ROUNDING_TOLERANCE,
+    ExportError,
+    OutputError,
+    RunTarget,
+    TargetPortfolio,
+    read_run,
+)
 from ._check import PortfolioCheck
 from ._files import Mapping, load_mapping, write_batch
 from ._fix import write_fix_bytes
 from ._inputs import read_holdings, read_security_master
+from ._journal import replace_guard
 from ._schema import OrderBatch
-from ._trades import build_orders
+from ._trades import build_orders, check_order_settings
+
+_SETTING_DEFAULTS = {"cash": 0.0, "nav": None, "cash_buffer": 0.0, "min_trade_shares": 0, "min_trade_notional": 0.0,
+                     "tolerance": ROUNDING_TOLERANCE, "portfolio_id": "PORTFOLIO"}
 
 
 def export_run(
@@ -27,6 +38,7 @@ def export_run(
     check: bool = True,
     force: bool = False,
     fix_style: str = "single",
+    journal_dir: str | Path | None = None,
     **order_options,
 ) -> tuple[OrderBatch, Path]:
     """Orders for a run, written as a batch: ``(batch, batch directory)``.
@@ -48,17 +60,21 @@ def export_run(
     check : bool
         Re-check the job's hard rules on the rounded portfolio (loads the job and its data).
     force : bool
-        Overwrite a batch that was already exported.
+        Overwrite a batch that was already exported — never one that was sent (or started sending):
+        its journal (or a ``sends/`` record in the directory) says so, and the export is refused.
     fix_style : {"single", "list"}
         FIX NewOrderSingle per order, or one NewOrderList.
+    journal_dir : path, optional
+        Where send journals live (default ``<state dir>/journal``; see ``trimtab send``).
     **order_options
         Passed to :func:`build_orders` (cash, nav, lot rules, cash buffer, identifier, portfolio_id, tolerance).
 
     Raises
     ------
     DataError, ExportError, SpecError
-        Bad inputs, naming the file, asset or rule; nothing is written then.
+        Bad inputs, naming the file, asset or rule, or a batch that was sent; nothing is written then.
     """
+    check_order_settings(**{k: order_options.get(k, v) for k, v in _SETTING_DEFAULTS.items()})
     try:  # a run directory that cannot be read, or whose job changed, stops the export
         target = RunTarget.from_portfolio(run) if isinstance(run, TargetPortfolio) else read_run(run)
         shares = read_holdings(holdings)
@@ -78,7 +94,12 @@ def export_run(
     if "fix" in formats:
         fix_files["orders.fix"] = write_fix_bytes(batch, style=fix_style)
     files = tuple(dict.fromkeys((*(f for f in formats if f != "fix"), "json")))  # orders.json: the canonical record
-    written = write_batch(batch, out_dir, files, mapping=mapping, fix_files=fix_files, force=force)
+    target_dir = Path(out_dir) / batch.batch_id
+    if force and target_dir.exists():  # replacing: never a batch that was sent
+        with replace_guard(batch.batch_id, target_dir, journal_dir):
+            written = write_batch(batch, out_dir, files, mapping=mapping, fix_files=fix_files, force=force)
+    else:
+        written = write_batch(batch, out_dir, files, mapping=mapping, fix_files=fix_files, force=force)
     return batch, written
 
 

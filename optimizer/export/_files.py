@@ -9,6 +9,11 @@ asset_id, identifier_type, identifier, instruction, value, side, price, notional
 ``instruction`` says what ``value`` is: ``order_quantity`` (shares to trade, default),
 ``target_quantity`` (shares to hold after) or ``target_weight`` (fraction of NAV after rounding).
 
+Spreadsheet safety (OWASP "CSV injection"): every text cell, header included, that starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading single quote ``'``, so a
+spreadsheet shows it as text instead of running it. Numeric columns (``value``, ``price``,
+``notional``) are written as numbers, untouched.
+
 Mapping file (YAML) for an OMS's template::
 
     columns:                 # neutral column → OMS header, in the OMS's order (others dropped)
@@ -23,6 +28,7 @@ Mapping file (YAML) for an OMS's template::
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -39,7 +45,7 @@ import pyarrow.parquet as pq
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .. import ExportError
+from .. import ExportError, neutralize_text
 from ._schema import OrderBatch
 
 NEUTRAL_COLUMNS: tuple[str, ...] = (
@@ -60,6 +66,11 @@ NEUTRAL_COLUMNS: tuple[str, ...] = (
 
 Instruction = Literal["order_quantity", "target_quantity", "target_weight"]
 FORMATS = ("csv", "parquet", "json", "fix")
+
+
+def neutralise(value: object) -> object:
+    """Text as a spreadsheet shows it as text (the core's :func:`neutralize_text`); anything else as is."""
+    return neutralize_text(value) if isinstance(value, str) else value
 
 
 class Mapping(BaseModel):
@@ -135,8 +146,19 @@ def render_csv(batch: OrderBatch, mapping: Mapping | None = None) -> bytes:
     frame["as_of"] = batch.as_of.strftime(mapping.date_format)
     if mapping.columns:
         frame = frame[list(mapping.columns)].rename(columns=mapping.columns)
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]  # numbers stay numbers
+    for column in text:
+        frame[column] = frame[column].map(neutralise)
+    # Python's csv quotes a cell holding "\n" but not one holding a bare "\r", which would split the row:
+    # then every text cell is quoted, numbers not (a batch without one keeps its exact bytes).
+    carriage = any("\r" in str(c) for c in frame.columns) or any(
+        frame[c].astype(str).str.contains("\r", regex=False).any() for c in text)
+    frame.columns = [neutralise(str(c)) for c in frame.columns]
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, sep=mapping.delimiter, lineterminator="\n", float_format="%.10g")
+    if carriage:  # (a float_format would turn numbers into quoted text)
+        frame.to_csv(buffer, index=False, sep=mapping.delimiter, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    else:
+        frame.to_csv(buffer, index=False, sep=mapping.delimiter, lineterminator="\n", float_format="%.10g")
     return buffer.getvalue().encode()
 
 

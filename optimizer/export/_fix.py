@@ -90,7 +90,7 @@ def _order_fields(row: Mapping[str, Any], opts: dict[str, Any]) -> list[tuple[in
     if side not in SIDE_CODES:
         raise FixValidationError(f"order {order_id}: side {side!r} is not one of {tuple(SIDE_CODES)}",
                                  order_id=order_id, tag=54)
-    identifier = _text(row["identifier"], order_id, 48)
+    identifier = _text(row["identifier"], order_id, 48 if id_type in SECURITY_ID_SOURCES else 55)
     fields = [(11, order_id)]
     if id_type in SECURITY_ID_SOURCES:
         fields += [(55, _text(row["asset_id"], order_id, 55)), (48, identifier), (22, SECURITY_ID_SOURCES[id_type])]
@@ -285,7 +285,7 @@ def write_fix_bytes(batch: OrderBatch, *, style: str = "single", sender_comp_id:
                     target_comp_id: str = "OMS", **options: Any) -> bytes:
     """The bytes :func:`write_fix_file` writes (one message per line), for a batch directory."""
     if style not in ("single", "list"):
-        raise ValueError(f"style must be 'single' or 'list', got {style!r}")
+        raise FixValidationError(f"style must be 'single' or 'list', got {style!r}")
     if batch.orders.empty:
         raise FixValidationError(f"batch {batch.batch_id} has no orders; no FIX file written")
     ids = dict(sender_comp_id=sender_comp_id, target_comp_id=target_comp_id)

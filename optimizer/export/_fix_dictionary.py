@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import ExportError
+from ._schema import FORMULA_STARTS, MISSING_MARKERS
 
 BEGIN_STRING = "FIX.4.4"
 SIDE_CODES: dict[str, str] = {"BUY": "1", "SELL": "2", "SELL_SHORT": "5"}
@@ -96,13 +97,19 @@ def _validate(message: Any, dd: Any, what: str, order_id: str | None) -> None:
                                  tag=tag) from exc
 
 
+
+
 def _text(value: Any, order_id: str | None, tag: int) -> str:
-    """A FIX string value: non-empty printable ASCII (no SOH, no '=' confusion, no newline)."""
+    """A FIX string value: non-empty printable ASCII (no SOH, no newline), not a formula, not a missing marker."""
     text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    who = f"order {order_id}: " if order_id else ""
     if not text or not all(" " <= ch <= "~" for ch in text):
-        who = f"order {order_id}: " if order_id else ""
         raise FixValidationError(f"{who}{_field_name(tag)} must be non-empty printable ASCII, got {text!r}",
                                  order_id=order_id, tag=tag)
+    if text.startswith(FORMULA_STARTS) or text in MISSING_MARKERS:
+        problem = "starts with a spreadsheet formula character (=, +, -, @)" if text.startswith(FORMULA_STARTS) else (
+            "is a missing-value marker, not a value")
+        raise FixValidationError(f"{who}{_field_name(tag)} {text!r} {problem}; refused", order_id=order_id, tag=tag)
     return text
 
 

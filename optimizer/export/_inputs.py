@@ -3,8 +3,10 @@
 Holdings file: ``asset_id, shares`` — whole, non-negative shares, one row per asset.
 Security master (the ``--prices`` file): ``asset_id, price`` and optionally ``lot_size``
 (default 1) and identifier columns ``ticker``, ``cusip``, ``isin``, ``sedol``, ``figi``.
-Identifiers are validated with python-stdnum (check digits). ``identifier`` picks which one
-the orders carry (default: the first column present in :data:`IDENTIFIER_PREFERENCE`).
+Identifiers are validated with python-stdnum (check digits). Each order carries the first
+identifier present for its asset in :data:`IDENTIFIER_PREFERENCE` (ISIN, CUSIP, SEDOL, FIGI,
+ticker); a blank cell is absent. ``identifier`` restricts the orders to one column. A security
+master with no identifier column at all sends ``asset_id`` as the ticker.
 """
 
 from __future__ import annotations
@@ -19,8 +21,13 @@ from stdnum.gb import sedol
 
 from trimtab.models import DataError, read_table
 
+from ._schema import MISSING_MARKERS
+
 #: Identifier columns, the order in which one is picked when none is asked for.
 IDENTIFIER_PREFERENCE: tuple[str, ...] = ("isin", "cusip", "sedol", "figi", "ticker")
+
+#: Larger share counts are refused (they would overflow whole-share arithmetic).
+MAX_SHARES = 1e15
 
 _CHECKERS = {"cusip": cusip, "isin": isin, "sedol": sedol, "figi": figi}
 
@@ -44,6 +51,9 @@ def read_holdings(path: str | Path) -> pd.Series:
     fractional = table["asset_id"][shares != np.round(shares)].tolist()
     if fractional:
         raise DataError(f"{path}: shares must be whole numbers; not for {fractional[:10]}")
+    huge = table["asset_id"][shares > MAX_SHARES].tolist()
+    if huge:
+        raise DataError(f"{path}: share counts above {MAX_SHARES:.0e} for {huge[:10]} (not a real holding)")
     return pd.Series(shares.to_numpy(dtype=np.int64), index=pd.Index(table["asset_id"], name="asset_id"), name="shares")
 
 
@@ -106,3 +116,35 @@ def pick_identifier(master: pd.DataFrame, wanted: str | None) -> str:
             raise DataError(f"identifier {wanted!r} is not a column of the security master; present: {present}")
         return wanted.lower()
     return present[0] if present else "asset_id"
+
+
+def _present(value: object) -> str | None:
+    """The identifier text, or None for a blank / NaN cell or a printed missing value (``nan``)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    return None if not text or text in MISSING_MARKERS else text
+
+
+def order_identifiers(master: pd.DataFrame, asset_ids: list[str], wanted: str | None) -> tuple[list[str], list[str], list[str]]:
+    """Per asset: (identifier types, identifier values, assets with none), in ``asset_ids`` order.
+
+    Each asset gets the first identifier present in :data:`IDENTIFIER_PREFERENCE` (only ``wanted``'s
+    column when given); an asset with none is listed in the third list (its type and value are ``""``).
+    Without any identifier column (and ``wanted`` None) every asset is sent by its ``asset_id`` as a ticker.
+    """
+    columns = [wanted.lower()] if wanted is not None else [c for c in IDENTIFIER_PREFERENCE if c in master.columns]
+    if not columns:
+        return ["TICKER"] * len(asset_ids), [str(a) for a in asset_ids], []
+    types, values, none = [], [], []
+    for asset in asset_ids:
+        row = master.loc[asset] if asset in master.index else None
+        found = next(((c, v) for c in columns if row is not None and (v := _present(row.get(c))) is not None), None)
+        if found is None:
+            none.append(asset)
+            types.append("")
+            values.append("")
+        else:
+            types.append(found[0].upper())
+            values.append(found[1])
+    return types, values, none

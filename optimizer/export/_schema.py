@@ -28,6 +28,8 @@ from typing import Any
 
 import pandas as pd
 
+from .. import FORMULA_TRIGGERS
+
 ORDER_COLUMNS: tuple[str, ...] = (
     "order_id",
     "asset_id",
@@ -45,6 +47,11 @@ ORDER_COLUMNS: tuple[str, ...] = (
 )
 
 SIDES: tuple[str, ...] = ("BUY", "SELL", "SELL_SHORT")
+#: First characters a spreadsheet takes for a formula (OWASP CSV injection; the core's rule):
+#: neutralised in CSV cells, refused in FIX text fields (ids, tickers, accounts).
+FORMULA_STARTS: tuple[str, ...] = FORMULA_TRIGGERS
+#: What pandas / Python print for a missing value: never an identifier, never sent.
+MISSING_MARKERS: frozenset[str] = frozenset({"nan", "NaN", "None", "<NA>", "NaT", "null", "NULL"})
 IDENTIFIER_TYPES: tuple[str, ...] = ("TICKER", "CUSIP", "ISIN", "SEDOL", "FIGI")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ import pandas as pd
 
 from .. import ROUNDING_TOLERANCE, ExportError, RunTarget, TargetPortfolio
 from ._check import PortfolioCheck
-from ._inputs import pick_identifier
+from ._inputs import IDENTIFIER_PREFERENCE, order_identifiers, pick_identifier
 from ._schema import ORDER_COLUMNS, OrderBatch
 
 #: The repair gives up after this many one-lot moves.
@@ -86,11 +87,12 @@ def build_orders(
     Raises
     ------
     ExportError
-        Missing prices, not enough cash, or a rule the rounding breaks beyond repair.
+        A setting out of range (see :func:`check_order_settings`), missing prices or identifiers,
+        not enough cash, or a rule the rounding breaks beyond repair.
     """
+    check_order_settings(cash=cash, nav=nav, cash_buffer=cash_buffer, min_trade_shares=min_trade_shares,
+                         min_trade_notional=min_trade_notional, tolerance=tolerance, portfolio_id=portfolio_id)
     target = target if isinstance(target, RunTarget) else RunTarget.from_portfolio(target)
-    if cash < 0:
-        raise ExportError(f"cash must be ≥ 0 (got {cash:,.2f}); borrowing is not supported")
     ids = target.weights.index.union(holdings.index[holdings != 0])
     weights = target.weights.reindex(ids, fill_value=0.0).to_numpy(dtype=float)
     current = holdings.reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
@@ -102,7 +104,7 @@ def build_orders(
     lots = master["lot_size"].reindex(ids).fillna(1).to_numpy(dtype=np.int64)
     held_value = float(current @ prices)
     nav = float(nav) if nav is not None else held_value + cash
-    if not nav > 0:
+    if not (math.isfinite(nav) and nav > 0):
         raise ExportError(f"NAV must be positive (holdings {held_value:,.2f} + cash {cash:,.2f})")
 
     shares = current + np.round((weights * nav / prices - current) / lots).astype(np.int64) * lots
@@ -120,7 +122,7 @@ def build_orders(
         te_change = check.tracking_error(rounded) - check.tracking_error(target_w)
     cash_after = _cash_left(shares, current, prices, cash)
     column = pick_identifier(master, identifier)
-    orders = _order_frame(ids, shares, current, weights, prices, nav, master, column, excluded)
+    orders = _order_frame(ids, shares, current, weights, prices, nav, master, identifier, excluded)
     canonical = {
         "portfolio_id": portfolio_id,
         "as_of": str(target.as_of.date()),
@@ -218,16 +220,21 @@ def _repair(shares, current, weights, prices, lots, nav, cash, cash_buffer, chec
     )
 
 
-def _order_frame(ids, shares, current, weights, prices, nav, master, column, excluded) -> pd.DataFrame:
+def _order_frame(ids, shares, current, weights, prices, nav, master, wanted, excluded) -> pd.DataFrame:
     delta = shares - current
     rows = np.flatnonzero(delta != 0)
+    kinds, values, none = order_identifiers(master, [ids[i] for i in rows], wanted)
+    if none:
+        columns = wanted or ", ".join(c for c in IDENTIFIER_PREFERENCE if c in master.columns)
+        raise ExportError(
+            f"{len(none)} order(s) have no identifier: {', '.join(none[:50])}{' …' if len(none) > 50 else ''} "
+            f"(blank in every identifier column of the security master: {columns}); fill one in, nothing was written"
+        )
     frame = pd.DataFrame(
         {
             "asset_id": [ids[i] for i in rows],
-            "identifier_type": "TICKER" if column in ("ticker", "asset_id") else column.upper(),
-            "identifier": [
-                str(master.at[ids[i], column]) if column != "asset_id" and ids[i] in master.index else ids[i] for i in rows
-            ],
+            "identifier_type": kinds,
+            "identifier": values,
             "side": ["BUY" if delta[i] > 0 else ("SELL_SHORT" if shares[i] < 0 else "SELL") for i in rows],
             "quantity": np.abs(delta[rows]).astype(np.int64),
             "price": prices[rows],
@@ -248,3 +255,38 @@ def _reason(excluded: bool, current: int, target: int) -> str:
     if current == 0:
         return "new position"
     return "rebalance"
+
+
+def check_order_settings(*, cash: float, nav: float | None, cash_buffer: float, min_trade_shares: int,
+                         min_trade_notional: float, tolerance: float, portfolio_id: str) -> None:
+    """Refuse settings no export can mean, in one message naming the option.
+
+    ``cash`` ≥ 0 and finite; ``nav`` (if given) finite and > 0; ``cash_buffer`` a fraction in [0, 1);
+    ``min_trade_shares``, ``min_trade_notional``, ``tolerance`` finite and ≥ 0; ``portfolio_id``
+    non-empty printable text without control characters.
+
+    Raises
+    ------
+    ExportError
+    """
+    def number(value: object) -> float:
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return math.nan
+
+    checks = [
+        ("--cash", cash, lambda x: math.isfinite(x) and x >= 0, "a finite amount ≥ 0 (borrowing is not supported)"),
+        ("--cash-buffer", cash_buffer, lambda x: math.isfinite(x) and 0 <= x < 1, "a fraction of NAV in [0, 1)"),
+        ("--min-trade-shares", min_trade_shares, lambda x: math.isfinite(x) and x >= 0, "a number of shares ≥ 0"),
+        ("--min-trade-notional", min_trade_notional, lambda x: math.isfinite(x) and x >= 0, "a finite amount ≥ 0"),
+        ("--tolerance", tolerance, lambda x: math.isfinite(x) and x >= 0, "finite and ≥ 0"),
+    ]
+    if nav is not None:
+        checks.insert(1, ("--nav", nav, lambda x: math.isfinite(x) and x > 0, "a finite amount > 0"))
+    for option, value, valid, wanted in checks:
+        if not valid(number(value)):
+            raise ExportError(f"{option} must be {wanted}, got {value!r}; nothing was written")
+    if not isinstance(portfolio_id, str) or not portfolio_id.strip() or not portfolio_id.isprintable():
+        raise ExportError(f"--portfolio-id must be non-empty text without control characters, got {portfolio_id!r}; "
+                          "nothing was written")

@@ -4,6 +4,8 @@ It validates every incoming message against FIX44.xml (QuickFIX answers a malfor
 Reject ``35=3`` itself), records every application message it accepts, and answers each order with an
 ExecutionReport: OrdStatus/ExecType 0 (New), or 8 (Rejected, with Text and OrdRejReason) when the order fails
 a business check: OrderQty not positive, or an instrument (Symbol or SecurityID) it does not know.
+Optionally it answers slowly (``delay`` seconds before each answer, to interrupt a send half-way) or
+refuses every logon (``reject_logon``: the Logout's Text).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import itertools
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 import quickfix as fix
@@ -31,9 +34,9 @@ def _get(fields: fix.FieldMap, tag: int) -> str:
 
 
 class _App(fix.Application):
-    def __init__(self, known: set[str]) -> None:
+    def __init__(self, known: set[str], delay: float = 0.0, reject_logon: str = "") -> None:
         super().__init__()
-        self.known = known
+        self.known, self.delay, self.reject_logon = known, delay, reject_logon
         self.received: list[str] = []
         self.exec_ids = itertools.count(1)
         self.lock = threading.Lock()
@@ -52,7 +55,8 @@ class _App(fix.Application):
         pass
 
     def fromAdmin(self, message, session_id):  # noqa: N802
-        pass
+        if self.reject_logon and message.getHeader().getField(35) == "A":
+            raise fix.RejectLogon(self.reject_logon)
 
     def toApp(self, message, session_id):  # noqa: N802
         pass
@@ -70,6 +74,7 @@ class _App(fix.Application):
                 self._answer(group, session_id)
 
     def _answer(self, order: fix.FieldMap, session_id: fix.SessionID) -> None:
+        time.sleep(self.delay)
         qty = float(_get(order, 38) or 0)
         instrument = _get(order, 48) or _get(order, 55)
         problem, reason = "", ""
@@ -99,11 +104,16 @@ class Acceptor:
         Folder for the acceptor's store and logs (and :meth:`initiator_config`).
     known : set of str
         Symbols / SecurityIDs it accepts.
+    delay : float
+        Seconds it waits before answering each order.
+    reject_logon : str
+        If given, every logon is refused with a Logout carrying this Text.
     """
 
-    def __init__(self, work: Path, known: set[str], *, comp_id: str = "OMS", client: str = "TRIMTAB") -> None:
+    def __init__(self, work: Path, known: set[str], *, comp_id: str = "OMS", client: str = "TRIMTAB",
+                 delay: float = 0.0, reject_logon: str = "") -> None:
         self.work, self.port, self.comp_id, self.client = Path(work), free_port(), comp_id, client
-        self.app = _App(set(known))
+        self.app = _App(set(known), delay, reject_logon)
         values = fix.Dictionary()
         for key, value in {"ConnectionType": "acceptor", "SocketAcceptHost": "127.0.0.1",
                            "SocketAcceptPort": str(self.port), "StartTime": "00:00:00", "EndTime": "00:00:00",
@@ -124,6 +134,17 @@ class Acceptor:
     def received(self) -> list[str]:
         with self.app.lock:
             return list(self.app.received)
+
+    def cl_ord_ids(self) -> list[str]:
+        """The ClOrdID (11) of every order received, in arrival order (NewOrderList entries included)."""
+        ids = []
+        for raw in self.received:
+            fields = raw.split("\x01")
+            if "35=E" in fields:
+                ids += [f[3:] for f in fields if f.startswith("11=")]
+            else:
+                ids += [f[3:] for f in fields if f.startswith("11=")][:1]
+        return ids
 
     def initiator_config(self, name: str = "session.cfg", **extra: str) -> Path:
         """Write a client settings file pointing at this acceptor; store and logs under ``work/client``."""

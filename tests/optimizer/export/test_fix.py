@@ -257,20 +257,23 @@ def test_malformed_message_gets_a_session_reject_and_is_reported_rejected(batch,
     assert report.acknowledged == ("20240105-abc-0001",)
 
 
-def test_no_logon_raises_and_sends_nothing(batch, tmp_path):
+def test_a_closed_port_is_reported_as_connection_refused_and_sends_nothing(batch, tmp_path):
     cfg = tmp_path / "closed.cfg"
     cfg.write_text(f"[SESSION]\nSenderCompID=TRIMTAB\nTargetCompID=OMS\nSocketConnectHost=127.0.0.1\n"
-                   f"SocketConnectPort={fix_acceptor.free_port()}\nReconnectInterval=1\nFileStorePath=s\n"
-                   f"FileLogPath=l\n")
-    with pytest.raises(FixSessionError, match="no FIX logon.*nothing was sent"):
+                   f"SocketConnectPort={fix_acceptor.free_port()}\nReconnectInterval=1\nFileStorePath={tmp_path / 's'}\n"
+                   f"FileLogPath={tmp_path / 'l'}\n")
+    with pytest.raises(FixSessionError, match="connection refused by 127.0.0.1:.*closed.cfg; nothing was sent"):
         send_batch(batch, cfg, timeout=1.5)
+    assert not (tmp_path / "s").exists()  # QuickFIX never started: its sequence numbers did not move
 
 
-def test_session_settings_defaults_paths_and_errors(tmp_path):
+def test_session_settings_defaults_paths_and_errors(tmp_path, state_dir):
     config = read_session_config(EXAMPLE_CFG)
     assert (config["SenderCompID"], config["TargetCompID"], config["SocketConnectPort"]) == ("TRIMTAB", "OMS", "9876")
     assert config["BeginString"] == "FIX.4.4" and config["ConnectionType"] == "initiator"
-    assert config["FileStorePath"] == str((EXAMPLE_CFG.parent / "fix" / "store").resolve())
+    # the example names no session files: they go to the state directory, never beside the file (the repository)
+    assert config["FileStorePath"] == str(state_dir / "fix" / "FIX.4.4-TRIMTAB-OMS" / "store")
+    assert config["FileLogPath"] == str(state_dir / "fix" / "FIX.4.4-TRIMTAB-OMS" / "log")
     assert Path(config["DataDictionary"]).name == "FIX44.xml"
     missing = tmp_path / "missing.cfg"
     missing.write_text("[SESSION]\nSenderCompID=TRIMTAB\nSocketConnectHost=h\nSocketConnectPort=1\n")
@@ -278,9 +281,31 @@ def test_session_settings_defaults_paths_and_errors(tmp_path):
         read_session_config(missing)
     old = tmp_path / "old.cfg"
     old.write_text(missing.read_text() + "TargetCompID=OMS\nBeginString=FIX.4.2\n")
-    with pytest.raises(FixSessionError, match="BeginString=FIX.4.2 is not supported"):
+    with pytest.raises(FixSessionError, match="old.cfg:6: BeginString=FIX.4.2 is not supported"):
         read_session_config(old)
     garbled = tmp_path / "garbled.cfg"
     garbled.write_text("SenderCompID=TRIMTAB\n")
     with pytest.raises(FixSessionError, match="garbled.cfg:1"):
         read_session_config(garbled)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("SocketConnectPort=abc", r"bad.cfg:5: SocketConnectPort='abc' must be a port number"),
+        ("SocketConnectPort=70000", r"bad.cfg:5: SocketConnectPort='70000' must be a port number"),
+        ("HeartBtInt=0", r"bad.cfg:5: HeartBtInt='0' must be a whole number of seconds > 0"),
+        ("ResetOnLogon=yes", r"bad.cfg:5: ResetOnLogon='yes' must be Y or N"),
+        ("StartTime=25:00:00", r"bad.cfg:5: StartTime='25:00:00' must be a time HH:MM:SS"),
+        ("FileStorePath=fix/store", r"bad.cfg:5: FileStorePath=fix/store is a relative path"),
+        ("DataDictionary=nowhere.xml", r"bad.cfg:5: DataDictionary: no such file"),
+        ("SenderCompID==CMD()", r"bad.cfg:5: SenderCompID='=CMD\(\)' must not .* start with ="),
+    ],
+    ids=["port-text", "port-range", "heartbeat", "switch", "time", "relative-store", "dictionary", "comp-id"],
+)
+def test_a_bad_setting_names_the_file_line_and_key(tmp_path, line, message):
+    bad = tmp_path / "bad.cfg"
+    bad.write_text(f"[SESSION]\nSenderCompID=TRIMTAB\nTargetCompID=OMS\nSocketConnectHost=h\n{line}\n"
+                   + ("SocketConnectPort=1\n" if "Port" not in line else ""))
+    with pytest.raises(FixSessionError, match=message):
+        read_session_config(bad)

@@ -74,6 +74,7 @@ def test_cli_send_reports_every_answer_records_it_and_refuses_a_second_send(batc
 
     forced = _send(batch_dir, oms.initiator_config(), "--force")
     assert forced.exit_code == 5 and len(oms.received) == 6
+    assert "including 2 already acknowledged: 20240105-abc-0001, 20240105-abc-0002" in " ".join(forced.output.split())
     assert len(list((batch_dir / "sends").glob("*.json"))) == 2  # the first record is kept
 
 
