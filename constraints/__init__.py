@@ -19,6 +19,7 @@ from ._documents import MAX_EXTENDS
 from ._job import JobSpec, load_job, loads_job
 from ._yaml_loader import MAX_FILE_BYTES, MAX_NESTING_DEPTH, MAX_YAML_ALIASES, MAX_YAML_VALUES
 from ._sections import (
+    BenchmarkSpec,
     RISK_MODEL_METHODS,
     CardinalitySpec,
     CostSpec,
@@ -56,6 +57,7 @@ __all__ = [
     "STRUCTURAL_KEYS",
     "AssetWeight",
     "Beta",
+    "BenchmarkSpec",
     "Bound",
     "Budget",
     "Cash",

@@ -49,12 +49,49 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class BenchmarkSpec(_Section):
+    """How the benchmark is given, when not by the universe's own weights or caps.
+
+    Exactly one of:
+
+    * ``returns`` + ``column``: an index return series (a file with a ``date`` column and the
+      index's daily simple returns in ``column``), for users who track an index whose
+      constituent weights they do not hold. Tracking error is then the volatility of
+      ``wᵀr − r_b``, estimated from the assets' and the index's returns together.
+    * ``weights``: point-in-time constituents, a long file ``date, asset_id`` and ``weight``
+      (fractions) or ``market_cap`` (USD; normalized per date): the benchmark on each date
+      is its last row on or before that date (a backtest walks it).
+
+    Without this section the benchmark is the universe's ``benchmark_weight`` column, else
+    its ``market_cap`` (cap-weighted), at the as-of date.
+    """
+
+    returns: str | None = None
+    column: str | None = None
+    weights: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> BenchmarkSpec:
+        if (self.returns is None) == (self.weights is None):
+            raise ValueError("give either 'returns' (with 'column') or 'weights', not both and not neither")
+        if (self.returns is None) != (self.column is None):
+            raise ValueError("'returns' and 'column' go together: the file and the index's column in it")
+        return self
+
+    @property
+    def form(self) -> Literal["returns", "weights"]:
+        """``returns`` (an index return series) or ``weights`` (point-in-time constituents)."""
+        return "returns" if self.returns is not None else "weights"
+
+
 class DataSpec(_Section):
     """Where the market data comes from.
 
     ``source: embedded`` uses the synthetic S&P 500-like dataset (``seed`` picks the
     draw); ``source: files`` reads ``universe``, ``returns`` and optional ``holdings``
-    (CSV or Parquet; paths relative to the job file). ``groups`` adds named groups.
+    (CSV or Parquet; paths relative to the job file), and an optional ``benchmark`` given
+    as an index return series or point-in-time weights (:class:`BenchmarkSpec`).
+    ``groups`` adds named groups.
     """
 
     source: Literal["embedded", "files"] = "embedded"
@@ -62,17 +99,18 @@ class DataSpec(_Section):
     universe: str | None = None
     returns: str | None = None
     holdings: str | None = None
+    benchmark: BenchmarkSpec | None = None
     groups: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _paths_match_source(self) -> DataSpec:
-        paths = {k: getattr(self, k) for k in ("universe", "returns", "holdings")}
+        paths = {k: getattr(self, k) for k in ("universe", "returns", "holdings", "benchmark")}
         if self.source == "files":
             missing = [k for k in ("universe", "returns") if paths[k] is None]
             if missing:
                 raise ValueError(f"source 'files' needs {missing}")
         elif any(v is not None for v in paths.values()):
-            raise ValueError("universe/returns/holdings are only read with source: files")
+            raise ValueError("universe/returns/holdings/benchmark are only read with source: files")
         return self
 
 
