@@ -39,7 +39,7 @@ from ._registry import (
     constraint_to_yaml,
 )
 from ._liquidity import MaxPositionAdv, MaxTradeAdv
-from ._lists import MustHold, NoTrade, Restricted
+from ._lists import MustHold, NoBuy, NoTrade, Restricted
 from ._risk_and_trading import Beta, FactorExposure, TotalRisk, TrackingError, Turnover
 from ._weights import AssetWeight, Budget, Cash, GroupWeight, LongOnly, SectorWeight
 
@@ -77,6 +77,7 @@ __all__ = [
     "MaxTradeAdv",
     "Measurement",
     "MustHold",
+    "NoBuy",
     "NoTrade",
     "OutputSpec",
     "RiskModelSpec",

@@ -14,7 +14,7 @@ from functools import cached_property
 
 import cvxpy as cp
 import numpy as np
-from trimtab.models import DataError, MarketSnapshot, RiskModel
+from trimtab.models import BenchmarkRisk, DataError, MarketSnapshot, RiskModel, benchmark_risk_from_weights
 
 from ._errors import SpecError
 
@@ -89,10 +89,39 @@ class DataView:
         Market data; its asset order is the weight vector's order.
     risk_model : RiskModel
         Annualized risk model, rows in the snapshot's asset order.
+    index_risk : BenchmarkRisk, optional
+        The benchmark in the risk model's terms when it is an index return series (rows in
+        the snapshot's order); by default the snapshot's constituent weights.
     """
 
     snapshot: MarketSnapshot
     risk_model: RiskModel
+    index_risk: BenchmarkRisk | None = None
+
+    def tracking_variance(self, weights: np.ndarray) -> tuple[float, float]:
+        """Annualized (factor, specific) tracking variance of ``weights`` (n,) against the benchmark.
+
+        For an index return series the specific part includes the benchmark's untrackable
+        residual ``κ``.
+        """
+        w = np.asarray(weights, dtype=float)
+        if self.index_risk is None:
+            return self.risk_model.variance_split(w - self.benchmark)
+        return self.index_risk.tracking_variance(self.risk_model, w)
+
+    @property
+    def benchmark_factor_risk(self) -> np.ndarray:
+        """``Lᵀ x`` (k,): the benchmark's factor risk coordinates (``Gᵀ w_b`` for constituent weights)."""
+        if self.index_risk is None:
+            return self.risk_model.loadings.T @ self.benchmark
+        return self.risk_model.factor_cov_sqrt.T @ self.index_risk.factor_exposure
+
+    @cached_property
+    def benchmark_risk(self) -> BenchmarkRisk:
+        """``(x, y, κ)`` of the benchmark: ``TE² = ‖Lᵀ(Bᵀw − x)‖² + ‖s∘w − y‖² + κ``."""
+        if self.index_risk is not None:
+            return self.index_risk
+        return benchmark_risk_from_weights(self.risk_model, self.benchmark)
 
     @cached_property
     def universe(self) -> UniverseInfo:
@@ -119,10 +148,14 @@ class DataView:
         return self.snapshot.characteristics[name].to_numpy(dtype=float)
 
     def asset_betas(self) -> np.ndarray:
-        """Ex-ante beta of each asset to the benchmark, ``Σ w_b / (w_bᵀ Σ w_b)`` (n,), in factor form."""
-        model, wb = self.risk_model, self.benchmark
-        covariance_with_benchmark = model.loadings @ (model.loadings.T @ wb) + model.specific_vol**2 * wb
-        variance = float(wb @ covariance_with_benchmark)
+        """Ex-ante beta of each asset to the benchmark, ``Cov(r, r_b) / Var(r_b)`` (n,), in factor form.
+
+        For constituent weights ``Cov(r, r_b) = Σ w_b``; for an index series, from its
+        :attr:`benchmark_risk`.
+        """
+        benchmark = self.benchmark_risk
+        covariance_with_benchmark = benchmark.covariance_with_assets(self.risk_model)
+        variance = benchmark.variance(self.risk_model)
         if variance <= 0:
             raise DataError("the benchmark has zero ex-ante variance: betas are undefined")
         return covariance_with_benchmark / variance
@@ -175,18 +208,23 @@ class BuildContext:
         self.weights = cp.Variable(n, name="w")
         self.benchmark = self.parameter("benchmark", (n,), lambda d: d.benchmark, nonneg=True)
         self.holdings = self.parameter("holdings", (n,), lambda d: d.holdings, nonneg=True)
-        # Factor form of active risk: G = B L (n × k), stored transposed; c = Gᵀ w_b.
+        # Factor form of active risk: G = B L (n × k), stored transposed; c = Lᵀ x with x the
+        # benchmark's factor exposure (Bᵀ w_b for constituent weights), y its specific part
+        # (s ∘ w_b), and √κ the risk of the benchmark no portfolio can track (0 for weights).
         self._risk_loadings_t = self.parameter(
             "risk.loadings_t", (k, n), lambda d: d.risk_model.loadings.T
         )
         self._risk_benchmark_factor = self.parameter(
             "risk.benchmark_factor",
             (k,),
-            lambda d: d.risk_model.loadings.T @ d.benchmark,
+            lambda d: d.benchmark_factor_risk,
         )
         self._specific_vol = self.parameter("risk.specific_vol", (n,), lambda d: d.risk_model.specific_vol, nonneg=True)
         self._specific_benchmark = self.parameter(
-            "risk.specific_benchmark", (n,), lambda d: d.risk_model.specific_vol * d.benchmark
+            "risk.specific_benchmark", (n,), lambda d: d.benchmark_risk.specific
+        )
+        self._residual_risk = self.parameter(
+            "risk.residual", (1,), lambda d: np.sqrt(d.benchmark_risk.residual_variance), nonneg=True
         )
 
     # -- parameter factory -------------------------------------------------------------
@@ -270,7 +308,12 @@ class BuildContext:
         return cp.norm(cp.hstack([factor, specific]), 2)
 
     @property
+    def residual_risk(self) -> cp.Parameter:
+        """``√κ`` (1,): the benchmark's risk that no portfolio of the assets tracks (0 for constituent weights)."""
+        return self._residual_risk
+
+    @property
     def tracking_error(self) -> cp.Expression:
-        """Annualized ex-ante tracking error ``√(aᵀ Σ a)`` as a second-order-cone expression."""
+        """Annualized ex-ante tracking error ``√(‖factor‖² + ‖specific‖² + κ)`` as a second-order-cone expression."""
         factor, specific = self.active_risk_terms
-        return cp.norm(cp.hstack([factor, specific]), 2)
+        return cp.norm(cp.hstack([factor, specific, self._residual_risk]), 2)

@@ -1,4 +1,4 @@
-"""Constraints on listed names: restricted (must be 0), must-hold, no-trade."""
+"""Constraints on listed names: restricted (must be 0), must-hold, no-trade, no-buy."""
 
 from __future__ import annotations
 
@@ -64,3 +64,22 @@ class NoTrade(AssetList):
 
     def describe(self) -> str:
         return f"{len(self.assets)} no-trade names == current weight"
+
+
+@constraint_type
+class NoBuy(AssetList):
+    """Each listed name may be sold or kept, not bought: weight ≤ its current weight.
+
+    trimtab adds one itself for the names whose return history is too short to estimate
+    their risk (``short_history`` in the run summary).
+    """
+
+    key: ClassVar[str] = "no_buy"
+
+    assets: Annotated[list[str], Field(min_length=1)]
+
+    def upper(self, ctx: BuildContext) -> cp.Expression:
+        return ctx.holdings[self._positions(ctx.universe)]
+
+    def describe(self) -> str:
+        return f"{len(self.assets)} no-buy names <= current weight"

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 
 from ._base import Constraint
 from ._liquidity import MaxPositionAdv, MaxTradeAdv
-from ._lists import MustHold, NoTrade, Restricted
+from ._lists import MustHold, NoBuy, NoTrade, Restricted
 from ._risk_and_trading import Beta, FactorExposure, TotalRisk, TrackingError, Turnover
 from ._weights import AssetWeight, Budget, Cash, GroupWeight, LongOnly, SectorWeight
 
@@ -38,6 +38,7 @@ CONSTRAINT_CLASSES: tuple[type[Constraint], ...] = (
     Restricted,
     MustHold,
     NoTrade,
+    NoBuy,
     MaxTradeAdv,
     MaxPositionAdv,
 )

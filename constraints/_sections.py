@@ -89,8 +89,11 @@ class DataSpec(_Section):
 
     ``source: embedded`` uses the synthetic S&P 500-like dataset (``seed`` picks the
     draw); ``source: files`` reads ``universe``, ``returns`` and optional ``holdings``
-    (CSV or Parquet; paths relative to the job file), and an optional ``benchmark`` given
-    as an index return series or point-in-time weights (:class:`BenchmarkSpec`).
+    (CSV — plain or ``.csv.gz``/``.bz2``/``.zip``/``.xz``/``.zst`` — or Parquet; paths
+    relative to the job file), and an optional ``benchmark`` given as an index return
+    series or point-in-time weights (:class:`BenchmarkSpec`). The same files are a history
+    for ``trimtab backtest`` when ``returns`` spans the backtest (ragged: names may list and
+    delist; ``holdings`` is then unused — a backtest starts from the benchmark).
     ``groups`` adds named groups.
     """
 

@@ -4,6 +4,7 @@ Imports only numpy, pandas and scikit-learn; nothing here knows about constraint
 the optimizer.
 """
 
+from ._benchmark_risk import BenchmarkRisk, benchmark_risk_from_weights, estimate_benchmark_risk, load_index_returns
 from ._characteristics import (
     COMPOSITES,
     QUALITY_DESCRIPTORS,
@@ -19,12 +20,16 @@ from ._covariance import (
     OASCovariance,
     SampleCovariance,
     ewma_covariance,
+    ewma_weights,
     risk_model_from_covariance,
 )
 from ._errors import DataError, TrimtabError
 from ._estimate import estimate_risk_model
 from ._factor_models import FundamentalFactorModel, StatisticalFactorModel, cross_sectional_regression
-from ._history import SYNTHETIC_HISTORY_NAME, MarketHistory, load_synthetic_history
+from ._history import MarketHistory
+from ._history_files import load_history
+from ._benchmark_weights import PointInTimeWeights, load_benchmark_weights
+from ._synthetic_history import SYNTHETIC_HISTORY_NAME, load_synthetic_history
 from ._methods import RISK_MODEL_ESTIMATORS, RISK_MODEL_REGISTRY, RiskModelMethod, WindowShape
 from ._loaders import load_snapshot, prices_to_returns
 from ._tables import read_table
@@ -34,6 +39,11 @@ from ._synthetic import SYNTHETIC_AS_OF, SYNTHETIC_DATASET_NAME, load_synthetic_
 from ._vendor import load_vendor_risk_model
 
 __all__ = [
+    "BenchmarkRisk",
+    "benchmark_risk_from_weights",
+    "estimate_benchmark_risk",
+    "ewma_weights",
+    "load_index_returns",
     "read_table",
     "COMPOSITES",
     "RISK_MODEL_ESTIMATORS",
@@ -44,6 +54,9 @@ __all__ = [
     "SYNTHETIC_DATASET_NAME",
     "SYNTHETIC_HISTORY_NAME",
     "MarketHistory",
+    "PointInTimeWeights",
+    "load_benchmark_weights",
+    "load_history",
     "load_synthetic_history",
     "EWMACovariance",
     "FundamentalFactorModel",

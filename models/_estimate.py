@@ -6,6 +6,7 @@ The methods, their estimators, ``params`` and minimum windows are declared once 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,7 @@ def estimate_risk_model(
         if styles is None:
             styles = tuple(s for s in DEFAULT_STYLES if s in snapshot.characteristics.columns)
         style_table = _style_table(snapshot, styles)
+        caps = _caps_for(snapshot, method)
         shape = WindowShape(
             n_assets=returns.shape[1],
             n_sectors=snapshot.sectors.reindex(returns.columns).nunique(),
@@ -78,11 +80,43 @@ def estimate_risk_model(
             params=estimator.get_params(),
         )
         entry.check_window(len(returns), shape)
-        estimator.fit(returns, sectors=snapshot.sectors, styles=style_table, market_caps=snapshot.market_caps)
+        estimator.fit(returns, sectors=snapshot.sectors, styles=style_table, market_caps=caps)
     else:
         entry.check_window(len(returns), WindowShape(n_assets=returns.shape[1], params=estimator.get_params()))
         estimator.fit(returns)
-    return estimator.risk_model_.reindexed(snapshot.asset_ids)
+    return floor_short_history(estimator.risk_model_.reindexed(snapshot.asset_ids), snapshot)
+
+
+def floor_short_history(model: RiskModel, snapshot: MarketSnapshot) -> RiskModel:
+    """Floor a factor model's specific risk of short-history names at their sector's median.
+
+    A name that listed inside the risk window has proxied returns (its sector's mean) on
+    the days before it listed, which understate its own specific risk. Its annualized
+    specific volatility is raised to at least the median specific volatility of the fully
+    observed names of its sector (of all fully observed names if its sector has none).
+    Full-covariance models (``s = 0``) are returned unchanged.
+
+    Parameters
+    ----------
+    model : RiskModel
+        The fitted model, rows in the order of ``snapshot.asset_ids``.
+    snapshot : MarketSnapshot
+        Its data; ``snapshot.short_history`` names the names to floor.
+    """
+    short = snapshot.asset_ids.isin(snapshot.short_history)
+    if not short.any() or not np.any(model.specific_vol) or short.all():
+        return model
+    vol = pd.Series(model.specific_vol, index=snapshot.asset_ids)
+    sectors = snapshot.sectors.reindex(snapshot.asset_ids).astype(str)
+    medians = vol[~short].groupby(sectors[~short]).median()
+    floor = sectors[short].map(medians).fillna(float(vol[~short].median())).to_numpy()
+    floored = vol.to_numpy().copy()
+    floored[short] = np.maximum(floored[short], floor)
+    return dataclasses.replace(
+        model,
+        specific_vol=floored,
+        name=f"{model.name}; specific risk of {int(short.sum())} short-history name(s) floored at their sector median",
+    )
 
 
 def _method(method: str) -> RiskModelMethod:
@@ -101,6 +135,14 @@ def _trailing_window(returns: pd.DataFrame, window: int | None) -> pd.DataFrame:
     return returns.iloc[-int(window) :]
 
 
+def _caps_for(snapshot: MarketSnapshot, method: str) -> pd.Series:
+    """The snapshot's market caps; DataError naming the method and the missing ``market_cap`` column."""
+    try:
+        return snapshot.market_caps
+    except DataError as error:
+        raise DataError(f"risk model {method!r}: {error}") from None
+
+
 def _style_table(snapshot: MarketSnapshot, styles: tuple[str, ...]) -> pd.DataFrame:
     styles = tuple(styles)
     if SIZE_STYLE in styles:
@@ -113,7 +155,7 @@ def _style_table(snapshot: MarketSnapshot, styles: tuple[str, ...]) -> pd.DataFr
     unknown = [s for s in styles if s not in available]
     if unknown:
         raise DataError(f"unknown style(s) {unknown}; characteristics available: {available}")
-    caps = snapshot.market_caps.astype(float)
+    caps = _caps_for(snapshot, "fundamental").astype(float)
     bad = caps.index[~np.isfinite(caps.to_numpy()) | (caps.to_numpy() <= 0)]
     if len(bad):
         raise DataError(f"market_cap must be finite and positive (USD) for the size style; bad for {bad[:10].tolist()}")

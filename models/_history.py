@@ -1,21 +1,23 @@
 """A market through time: the daily returns, benchmark and characteristics a backtest walks.
 
 A :class:`MarketHistory` holds a static asset table (sectors, identifiers, raw
-fundamentals, market caps and prices **on the last date**) and the full daily returns.
+fundamentals, and — where known — market caps and prices **on the last date**) and the full
+daily returns, which may be ragged (names listing and delisting; rules: :mod:`._ragged`).
 Everything dated is derived from those, so the pieces cannot disagree:
 
-* market cap and price drift with returns: ``cap(t) = cap(T) / Π_{s in (t, T]} (1 + r_s)``;
-* the benchmark is a buy-and-hold of its last-date holdings (by default the market caps,
-  i.e. a cap-weighted index), so its weights at ``t`` are those holdings drifted back;
+* market cap and price drift with returns: ``cap(t) = cap(T) / Π_{s in (t, T]} (1 + r_s)``
+  (a missing return counts as 0, so a name that stopped trading keeps its last cap);
+* the benchmark is either point-in-time constituents (:mod:`._benchmark_weights`: the file's
+  last date on or before ``t``, drifted to ``t``) or a buy-and-hold of its last-date
+  holdings (by default the market caps, i.e. a cap-weighted index) drifted back to ``t``,
+  over the names that trade on ``t``;
 * characteristics are the raw fundamentals, held fixed, re-standardized against the
-  benchmark weights of the date (``size`` is the log market cap of the date).
+  benchmark weights of the date over the names that trade that day (``size`` is the log
+  market cap of the date, when caps are given).
 
-:meth:`MarketHistory.snapshot` cuts a :class:`MarketSnapshot` as of any date: the trailing
-window of returns ending that day and the benchmark, caps and characteristics of that day.
-
-Limitations of :func:`load_synthetic_history` (stated in its docstring): a fixed 500-name
-universe (no index additions or deletions: survivorship), fixed fundamentals and a fixed
-MAG7 membership.
+:meth:`MarketHistory.snapshot` cuts a :class:`MarketSnapshot` as of any date: the names
+that trade that day, the trailing window of returns ending that day (short histories
+proxied) and the benchmark, caps and characteristics of that day.
 """
 
 from __future__ import annotations
@@ -29,39 +31,16 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ._benchmark_weights import PointInTimeWeights
 from ._characteristics import build_characteristics, standardize, winsorize
-from ._errors import DataError, nonfinite_cells
-from ._risk_model import TRADING_DAYS_PER_YEAR
-from ._snapshot import REQUIRED_ASSET_COLUMNS, MarketSnapshot
-from ._synthetic import (
-    SYNTHETIC_AS_OF,
-    SYNTHETIC_DATASET_NAME,
-    SYNTHETIC_HISTORY_DAYS,
-    check_seed,
-    load_synthetic_sp500,
-    synthetic_factor_process,
-)
-from ._synthetic_returns import (
-    MARKET_DRIFT,
-    FactorProcess,
-    MARKET_VOL,
-    RETURN_FLOOR,
-    STYLE_FACTORS,
-    _unit_t,
-    trading_days,
-)
-from ._synthetic_universe import SECTOR_PROFILES
+from ._errors import DataError
+from ._ragged import check_ragged, cut_as_of
+from ._snapshot import MarketSnapshot, missing_caps_message
 
-__all__ = ["MAX_SYNTHETIC_HISTORY_YEARS", "SYNTHETIC_HISTORY_NAME", "MarketHistory", "load_synthetic_history"]
+__all__ = ["MarketHistory"]
 
-#: Name pattern of the synthetic history: ``SYNTHETIC_HISTORY_NAME.format(seed=7, years=15)``.
-SYNTHETIC_HISTORY_NAME = SYNTHETIC_DATASET_NAME + ", {years}-year history"
-
-#: Longest synthetic history, in years of 252 trading days (about 100 MB of returns).
-MAX_SYNTHETIC_HISTORY_YEARS = 100
-
-#: Entropy tag of the random stream of the extension (kept apart from the snapshot's streams).
-_EXTENSION_STREAM = 0x4849_5354
+#: Asset-table columns a history may leave out (added as missing, NaN): caps, prices, ADV.
+OPTIONAL_ASSET_COLUMNS = ("market_cap", "price", "adv")
 
 
 @dataclass(frozen=True)
@@ -73,15 +52,20 @@ class MarketHistory:
     dataset : str
         Human-readable name of the data, copied into every snapshot.
     assets : pd.DataFrame
-        One row per asset, indexed by ``asset_id`` (sorted). Required columns: ``sector``,
-        ``market_cap`` (USD, on the last date), ``price`` (USD per share, on the last date),
-        ``adv`` (shares per day, held fixed). Other columns (identifiers, raw fundamentals)
-        are kept as given.
+        One row per asset, indexed by ``asset_id`` (sorted). Required column: ``sector``.
+        Optional (NaN or absent when unknown, positive and finite where given):
+        ``market_cap`` (USD, on the last date — or on a name's last trading day if it
+        stopped trading), ``price`` (USD per share, same date), ``adv`` (shares per day,
+        held fixed). Caps are needed only by what uses them (a cap-weighted benchmark, the
+        size characteristic, the fundamental model, cap-based group rules), which then
+        says so naming ``market_cap``. Other columns (identifiers, raw fundamentals) are
+        kept as given.
     returns : pd.DataFrame
-        Daily simple total returns (fractions), a sorted DatetimeIndex × asset_id, no
-        missing values, all above -1.
+        Daily simple total returns (fractions), a sorted DatetimeIndex × asset_id, above
+        −1; missing (NaN) only before a name's first return and after its last.
     groups : Mapping[str, tuple[str, ...]]
-        Named asset groups, fixed through time (e.g. ``{"MAG7": (...)}``).
+        Named asset groups, fixed through time (e.g. ``{"MAG7": (...)}``); a snapshot
+        keeps the members that trade on its date.
     benchmark_values : pd.Series, optional
         What the benchmark holds of each asset on the last date (any positive unit, ≥ 0,
         not all 0). Default: the market caps (a cap-weighted index). A single real index
@@ -89,8 +73,14 @@ class MarketHistory:
     characteristics : bool, default True
         Derive characteristics at each date: the composites and descriptors
         :func:`build_characteristics` finds among the asset columns (raw fundamentals held
-        fixed) and ``size`` (log market cap), standardized against that date's benchmark
-        weights (σ units). False: snapshots carry no characteristics.
+        fixed) and ``size`` (log market cap, when caps are given), standardized against that
+        date's benchmark weights (σ units). False: snapshots carry no characteristics.
+    point_in_time_benchmark : PointInTimeWeights, optional
+        Benchmark constituents over dates (:func:`load_benchmark_weights`); when given it
+        is the benchmark and ``benchmark_values`` must be None.
+    characteristic_columns : tuple of str, default ()
+        Further numeric asset columns standardized at each date as characteristics (as
+        :func:`load_snapshot` does with every numeric universe column).
     """
 
     dataset: str
@@ -99,45 +89,57 @@ class MarketHistory:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     benchmark_values: pd.Series | None = None
     characteristics: bool = True
+    point_in_time_benchmark: PointInTimeWeights | None = None
+    characteristic_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "groups", MappingProxyType({k: tuple(v) for k, v in self.groups.items()}))
         ids = self.assets.index
         if ids.has_duplicates or not ids.is_monotonic_increasing:
             raise DataError(f"{self.dataset}: assets must be indexed by unique asset_ids, sorted")
-        missing = [c for c in REQUIRED_ASSET_COLUMNS if c not in self.assets.columns]
-        if missing:
-            raise DataError(f"{self.dataset}: asset table lacks required column(s) {missing}")
+        if "sector" not in self.assets.columns:
+            raise DataError(f"{self.dataset}: asset table lacks required column(s) ['sector']")
+        absent = [c for c in OPTIONAL_ASSET_COLUMNS if c not in self.assets.columns]
+        if absent:
+            object.__setattr__(self, "assets", self.assets.assign(**{c: np.nan for c in absent}))
         dates = self.returns.index
         if not isinstance(dates, pd.DatetimeIndex) or dates.has_duplicates or not dates.is_monotonic_increasing:
             raise DataError(f"{self.dataset}: returns must have a sorted DatetimeIndex of unique dates")
         if not self.returns.columns.equals(ids):
             raise DataError(f"{self.dataset}: returns columns are not the asset table's asset_ids")
         values = self.returns.to_numpy(dtype=float)
-        count, examples = nonfinite_cells(
-            values, lambda r, c: f"{self.returns.columns[c]} on {dates[r].date()}", limit=5
-        )
-        if count:
-            raise DataError(f"{self.dataset}: returns have {count} missing or non-finite value(s), e.g. {', '.join(examples)}")
+        check_ragged(values, dates, ids, self.dataset)
         if np.any(values <= -1.0):
             row, col = np.argwhere(values <= -1.0)[0]
             raise DataError(f"{self.dataset}: return of {ids[col]} on {dates[row].date()} is -100 % or worse")
-        for column in ("market_cap", "price"):
+        for column in OPTIONAL_ASSET_COLUMNS[:2]:
             v = self.assets[column].to_numpy(dtype=float)
-            bad = ids[~(np.isfinite(v) & (v > 0))]
+            bad = ids[~np.isnan(v) & ~(np.isfinite(v) & (v > 0))]
             if len(bad):
                 raise DataError(f"{self.dataset}: {column} must be finite and positive; bad for {bad.tolist()[:10]}")
-        if self.benchmark_values is not None:
+        self._check_benchmark_source(ids)
+        for group, members in self.groups.items():
+            unknown = sorted(set(members) - set(ids))
+            if unknown:
+                raise DataError(f"{self.dataset}: group {group!r} has assets not in the universe: {unknown[:10]}")
+
+    def _check_benchmark_source(self, ids: pd.Index) -> None:
+        pit = self.point_in_time_benchmark
+        if pit is not None:
+            if self.benchmark_values is not None:
+                raise DataError(f"{self.dataset}: give benchmark_values or point_in_time_benchmark, not both")
+            if not pit.asset_ids.equals(ids):
+                raise DataError(f"{self.dataset}: point_in_time_benchmark is not over the asset table's asset_ids")
+            pit.check_overlap(self.dates, self.dataset)
+        elif self.benchmark_values is not None:
             b = self.benchmark_values
             if not b.index.equals(ids):
                 raise DataError(f"{self.dataset}: benchmark_values is not indexed by the asset_ids")
             v = b.to_numpy(dtype=float)
             if not np.all(np.isfinite(v)) or np.any(v < 0) or v.sum() <= 0:
                 raise DataError(f"{self.dataset}: benchmark_values must be finite, ≥ 0 and not all 0")
-        for group, members in self.groups.items():
-            unknown = sorted(set(members) - set(ids))
-            if unknown:
-                raise DataError(f"{self.dataset}: group {group!r} has assets not in the universe: {unknown[:10]}")
+        else:
+            self._final_caps()  # a cap-weighted benchmark needs every cap
 
     # -- dates --------------------------------------------------------------------------
     @property
@@ -168,42 +170,105 @@ class MarketHistory:
 
     # -- dated quantities ---------------------------------------------------------------
     @cached_property
+    def _values(self) -> np.ndarray:
+        """The returns as a read-only float array (dates × assets), NaN where missing."""
+        values = self.returns.to_numpy(dtype=float)
+        values.setflags(write=False)
+        return values
+
+    @cached_property
+    def _ragged(self) -> bool:
+        """True if some return is missing (names list or delist inside the history)."""
+        return bool(np.isnan(self._values).any())
+
+    @cached_property
+    def _growth(self) -> np.ndarray:
+        """``G[t] = Π_{s ≤ t}(1 + r_s)`` (dates × assets), a missing return counting as 0."""
+        values = np.nan_to_num(self._values, nan=0.0) if self._ragged else self._values
+        growth = np.cumprod(1.0 + values, axis=0)
+        growth.setflags(write=False)
+        return growth
+
+    @cached_property
     def _growth_to_last(self) -> np.ndarray:
-        """``g[t] = Π_{s ≤ t}(1 + r_s) / Π_{s ≤ T}(1 + r_s)``: value at t of 1 held at T (dates × assets)."""
-        growth = np.cumprod(1.0 + self.returns.to_numpy(dtype=float), axis=0)
-        relative = growth / growth[-1]
+        """``g[t] = G[t] / G[T]``: value at t of 1 held at T (dates × assets)."""
+        relative = self._growth / self._growth[-1]
         relative.setflags(write=False)
         return relative
 
+    def trading_at(self, date: str | pd.Timestamp) -> pd.Series:
+        """Whether each asset has a return on ``date`` (the names that trade that day)."""
+        return pd.Series(~np.isnan(self._values[self.position(date)]), index=self.asset_ids, name="trading")
+
+    def _final_caps(self) -> np.ndarray:
+        caps = self.assets["market_cap"].to_numpy(dtype=float)
+        missing = np.isnan(caps)
+        if missing.any():
+            raise DataError(missing_caps_message(self.dataset, self.asset_ids[missing]))
+        return caps
+
     def market_caps_at(self, date: str | pd.Timestamp) -> pd.Series:
-        """Market cap of each asset at the close of ``date`` (USD), drifted back from the last date."""
+        """Market cap of each asset at the close of ``date`` (USD), drifted back from the last date.
+
+        Raises
+        ------
+        DataError
+            Without caps in the asset table (naming the ``market_cap`` column).
+        """
         row = self._growth_to_last[self.position(date)]
-        return pd.Series(self.assets["market_cap"].to_numpy(dtype=float) * row, index=self.asset_ids, name="market_cap")
+        return pd.Series(self._final_caps() * row, index=self.asset_ids, name="market_cap")
 
     def benchmark_weights_at(self, date: str | pd.Timestamp) -> pd.Series:
-        """Benchmark weights at the close of ``date`` (fractions of NAV, sum 1)."""
-        final = self.assets["market_cap"] if self.benchmark_values is None else self.benchmark_values
-        value = final.to_numpy(dtype=float) * self._growth_to_last[self.position(date)]
+        """Benchmark weights at the close of ``date`` (fractions of NAV, sum 1; 0 where not held).
+
+        Point-in-time constituents: the file's last date on or before ``date``, drifted to
+        ``date``. Otherwise the last-date holdings (caps or ``benchmark_values``) drifted back
+        to ``date``, over the names that trade that day.
+        """
+        end = self.position(date)
+        pit = self.point_in_time_benchmark
+        if pit is not None:
+            row = pit.row_for(self.dates[end])
+            start = int(self.dates.searchsorted(pit.dates[row], side="right")) - 1
+            if start < 0:
+                raise DataError(
+                    f"{pit.source}: the benchmark weights of {pit.dates[row].date()} (the last date on or before "
+                    f"{self.dates[end].date()}) are before the history's first date {self.dates[0].date()}, so they "
+                    "cannot be drifted; the file's dates must overlap the returns"
+                )
+            weights = pit.weights_on(row)
+            held = np.flatnonzero(weights)
+            value = weights[held] * (self._growth[end, held] / self._growth[start, held])
+            weights[held] = value / value.sum()
+            return pd.Series(weights, index=self.asset_ids, name="benchmark_weight")
+        final = self._final_caps() if self.benchmark_values is None else self.benchmark_values.to_numpy(dtype=float)
+        value = final * self._growth_to_last[end]
+        if self._ragged:
+            value = np.where(np.isnan(self._values[end]), 0.0, value)
         return pd.Series(value / value.sum(), index=self.asset_ids, name="benchmark_weight")
 
     def characteristics_at(self, date: str | pd.Timestamp) -> pd.DataFrame:
-        """Characteristics at ``date`` (σ units, benchmark exposure 0, unit cross-sectional std).
+        """Characteristics at ``date`` of the names that trade that day (σ units, benchmark exposure 0).
 
         The raw fundamentals are the asset table's (fixed through time); they are
         re-standardized against the benchmark weights of ``date``, and ``size`` is the
-        winsorized log market cap of ``date``. Empty (no columns) when the history was
-        built with ``characteristics=False``.
+        winsorized log market cap of ``date`` (left out when the asset table has no caps).
+        Empty (no columns) when the history was built with ``characteristics=False``.
         """
+        trading = self.trading_at(date).to_numpy()
+        ids = self.asset_ids[trading]
         if not self.characteristics:
-            return pd.DataFrame(index=self.asset_ids)
-        weights = self.benchmark_weights_at(date)
-        table = build_characteristics(self.assets, weights)
-        table["size"] = standardize(winsorize(np.log(self.market_caps_at(date)).rename("size")), weights)
+            return pd.DataFrame(index=ids)
+        weights = self.benchmark_weights_at(date)[trading]
+        table = build_characteristics(self.assets[trading], weights, extra_columns=tuple(self.characteristic_columns))
+        if not self.assets["market_cap"].isna().any():
+            caps = self.market_caps_at(date)[trading]
+            table["size"] = standardize(winsorize(np.log(caps).rename("size")), weights)
         table.index.name = "asset_id"
         return table
 
     def assets_at(self, date: str | pd.Timestamp) -> pd.DataFrame:
-        """The asset table with ``market_cap`` and ``price`` of ``date`` (USD; ``adv`` unchanged)."""
+        """The asset table with ``market_cap`` and ``price`` of ``date`` (USD; ``adv`` unchanged; NaN stays NaN)."""
         row = self._growth_to_last[self.position(date)]
         table = self.assets.copy()
         table["market_cap"] = self.assets["market_cap"].to_numpy(dtype=float) * row
@@ -221,21 +286,25 @@ class MarketHistory:
             The snapshot's date; a non-trading day means the last trading day before it.
         window : int, optional
             Number of trailing trading days of returns, ending on ``as_of`` (inclusive);
-            all the history up to ``as_of`` when None.
+            all the history up to ``as_of`` when None. It is the risk window of the
+            short-history rule (:mod:`._ragged`).
         holdings : pd.Series, optional
-            Current weights by asset_id (fractions of NAV, sum 1); default: the benchmark.
+            Current weights by asset_id (fractions of NAV, sum 1) of every name that trades
+            on ``as_of`` (others may be left out); default: the benchmark.
 
         Returns
         -------
         MarketSnapshot
-            Dated ``as_of``, with that day's benchmark weights, caps, prices and
-            characteristics and the trailing returns window.
+            Dated ``as_of``, over the names that trade that day, with that day's benchmark
+            weights, caps, prices and characteristics, the trailing returns window (short
+            histories proxied) and ``short_history``.
 
         Raises
         ------
         DataError
             If ``as_of`` is outside the history or the window starts before its first date
-            (the message names both dates), or ``holdings`` are not valid weights.
+            (the message names both dates), ``holdings`` are not valid weights, or the
+            benchmark or the holdings hold a name that does not trade on ``as_of``.
         """
         end = self.position(as_of)
         when = self.dates[end]
@@ -254,88 +323,29 @@ class MarketHistory:
             holdings = benchmark.rename("holdings")
         else:
             holdings = holdings.reindex(self.asset_ids).rename("holdings")
+        returns = self.returns.iloc[start : end + 1]
+        if not self._ragged:
+            keep, window_returns, short, days = None, returns, (), None
+        else:
+            cut = cut_as_of(
+                self._values[start : end + 1], self.asset_ids, self.assets["sector"].to_numpy(), when,
+                [(benchmark, "the benchmark"), (holdings, "the holdings")], self.dataset,
+            )
+            keep, short, days = cut.keep, cut.short_history, cut.history_days
+            window_returns = pd.DataFrame(cut.returns, index=returns.index, columns=self.asset_ids[keep])
+        assets = self.assets_at(when)
+        if keep is not None:
+            assets, benchmark, holdings = assets[keep], benchmark[keep], holdings[keep]
+        members = set(assets.index)
         return MarketSnapshot(
             dataset=self.dataset,
             as_of=when,
-            assets=self.assets_at(when),
+            assets=assets,
             benchmark_weights=benchmark,
             holdings=holdings,
             characteristics=self.characteristics_at(when),
-            returns=self.returns.iloc[start : end + 1],
-            groups=dict(self.groups),
+            returns=window_returns,
+            groups={g: tuple(a for a in m if a in members) for g, m in self.groups.items()},
+            short_history=short,
+            history_days=days,
         )
-
-
-def load_synthetic_history(seed: int = 7, years: int = 15) -> MarketHistory:
-    """The embedded synthetic market, extended backward in time to ``years`` years of days.
-
-    The last 1512 trading days are exactly ``load_synthetic_sp500(seed).returns`` and the
-    last date's benchmark weights are the snapshot's. Earlier days are drawn from the same
-    factor process (same exposures, specific volatilities, factor volatilities and drifts)
-    with fresh shocks, one block of 252 days per extra year, each block from its own seeded
-    stream: a longer history extends a shorter one (same seed) without changing it.
-
-    Limitations (synthetic data): the universe is the same 500 names at every date (no
-    additions or deletions, so survivorship is built in), the raw fundamentals and the
-    MAG7 membership are fixed, and share counts do not change (caps move with returns only).
-
-    Parameters
-    ----------
-    seed : int, default 7
-        Seed of the embedded dataset (see :func:`load_synthetic_sp500`).
-    years : int, default 15
-        Length of the history in years of 252 trading days; at least 6 (the snapshot's),
-        at most :data:`MAX_SYNTHETIC_HISTORY_YEARS` (100).
-
-    Returns
-    -------
-    MarketHistory
-        ``dataset = "synthetic-sp500 v1 (seed <seed>), <years>-year history"``, ending
-        2026-10-30, with characteristics re-standardized at each date and the MAG7 group.
-
-    Raises
-    ------
-    DataError
-        If ``seed`` is negative or ``years`` is outside ``[6, MAX_SYNTHETIC_HISTORY_YEARS]``.
-    """
-    seed = check_seed(seed)
-    years = operator.index(years)
-    base_years = SYNTHETIC_HISTORY_DAYS // TRADING_DAYS_PER_YEAR
-    if years < base_years:
-        raise DataError(f"years must be at least {base_years} (the embedded snapshot's window), got {years}")
-    if years > MAX_SYNTHETIC_HISTORY_YEARS:
-        first = SYNTHETIC_AS_OF.year - MAX_SYNTHETIC_HISTORY_YEARS
-        raise DataError(
-            f"years must be at most {MAX_SYNTHETIC_HISTORY_YEARS} (the synthetic history starts no earlier "
-            f"than {first}), got {years}; start later"
-        )
-    snapshot = load_synthetic_sp500(seed)
-    process = synthetic_factor_process(seed)
-    blocks = [_extension_block(process, seed, k) for k in range(years - base_years, 0, -1)]
-    dates = trading_days(SYNTHETIC_AS_OF, years * TRADING_DAYS_PER_YEAR)
-    values = np.vstack([*blocks, snapshot.returns.to_numpy()])
-    returns = pd.DataFrame(values, index=dates, columns=snapshot.returns.columns)
-    return MarketHistory(
-        dataset=SYNTHETIC_HISTORY_NAME.format(seed=seed, years=years),
-        assets=snapshot.assets,
-        returns=returns,
-        groups=dict(snapshot.groups),
-    )
-
-
-def _extension_block(process: FactorProcess, seed: int, years_back: int) -> np.ndarray:
-    """252 days of returns (days × assets) from the snapshot's factor process, ``years_back`` years before it."""
-    names = list(process.exposures.columns)
-    vols = {"market": MARKET_VOL, **{s: p.factor_vol for s, p in SECTOR_PROFILES.items()}}
-    vols.update({k: v for k, (v, _) in STYLE_FACTORS.items()})
-    drifts = {"market": MARKET_DRIFT, **{k: d for k, (_, d) in STYLE_FACTORS.items()}}
-    factor_vol = np.array([vols[f] for f in names])
-    factor_drift = np.array([drifts.get(f, 0.0) for f in names])
-    days = TRADING_DAYS_PER_YEAR
-    rng = np.random.default_rng([seed, _EXTENSION_STREAM, years_back])
-    shocks = rng.standard_normal((days, len(names)))
-    shocks[:, names.index("market")] = _unit_t(rng, days)  # heavy-tailed market, as in the snapshot
-    factor_returns = shocks * (factor_vol / np.sqrt(days)) + factor_drift / days
-    specific_vol = process.specific_vol.to_numpy()
-    specific = _unit_t(rng, (days, len(specific_vol))) * (specific_vol / np.sqrt(days))
-    return np.maximum(factor_returns @ process.exposures.to_numpy().T + specific, RETURN_FLOOR)

@@ -1,8 +1,9 @@
 """Loaders for the user's own data files: universe, daily returns and holdings → MarketSnapshot.
 
-Files are CSV (``.csv``) or Parquet (``.parquet``, ``.pq``), chosen by suffix. Every problem
-is reported as a :class:`DataError` naming the file, the column and the offending assets,
-dates or values — never as a raw pandas/pyarrow traceback.
+Files are CSV (``.csv``, or compressed: ``.csv.gz``, ``.csv.bz2``, ``.csv.zip``, ``.csv.xz``,
+``.csv.zst``) or Parquet (``.parquet``, ``.pq``), chosen by suffix. Every problem is reported
+as a :class:`DataError` naming the file, the column and the offending assets, dates or values
+— never as a raw pandas/pyarrow traceback.
 """
 
 from __future__ import annotations
@@ -15,35 +16,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._benchmark_weights import load_benchmark_weights
 from ._characteristics import COMPOSITES, build_characteristics
 from ._errors import DataError
+from ._ragged import cut_as_of
+from ._returns_file import load_returns, prices_to_returns
 from ._snapshot import WEIGHT_SUM_TOLERANCE, MarketSnapshot
 from ._tables import read_table
+from ._universe import load_universe
 from ._validation import (
-    MAX_LISTED,
     NEGATIVE_WEIGHT_ROUNDOFF,
     asset_id_column,
-    check_returns,
     finite_total,
-    is_numeric_column,
     listing,
-    parse_dates,
     refuse,
     require,
-    text,
     to_float,
-    to_float_array,
 )
 
-#: Universe columns kept as text (never standardized as characteristics).
-IDENTIFIER_COLUMNS = ("ticker", "cusip", "isin", "sedol", "figi")
-
-#: Total market capitalization (USD) assumed when the universe gives ``benchmark_weight`` but no
-#: ``market_cap``: ``market_cap = benchmark_weight × NOMINAL_TOTAL_MARKET_CAP``, roughly the
-#: size of the S&P 500. Only relative caps are meaningful then.
-NOMINAL_TOTAL_MARKET_CAP = 50e12
-
-_UNIVERSE_COLUMNS = ("asset_id", "sector", "market_cap", "benchmark_weight", "price", "adv")
+__all__ = ["load_snapshot", "prices_to_returns"]
 
 StrPath = str | PathLike[str]
 
@@ -55,21 +46,25 @@ def load_snapshot(
     *,
     groups: Mapping[str, Iterable[str]] | None = None,
     dataset: str | None = None,
+    benchmark_weights: StrPath | None = None,
+    window: int | None = None,
 ) -> MarketSnapshot:
     """Build a :class:`MarketSnapshot` from the user's universe, returns and holdings files.
 
     Parameters
     ----------
     universe : str or Path
-        One row per asset. Columns: ``asset_id`` (unique) and ``sector`` (required);
-        ``market_cap`` (USD, finite and > 0) and/or ``benchmark_weight`` (finite, ≥ 0, not
-        all 0) (at least one; the benchmark is ``benchmark_weight`` normalized to sum to 1 if
-        given, else ``market_cap / Σ market_cap``; a column whose sum overflows is refused;
-        without ``market_cap`` it is set to ``benchmark_weight × NOMINAL_TOTAL_MARKET_CAP``);
-        optional ``price`` (USD per share) and ``adv`` (shares per day), finite and > 0 where
-        given, NaN when blank or absent;
-        identifier columns (``ticker``, ``cusip``, ``isin``, ``sedol``, ``figi``) kept as text.
-        Every other numeric column is a raw fundamental: ``value``/``quality`` composites are
+        One row per asset (rules: :mod:`._universe`). Columns: ``asset_id`` (unique) and
+        ``sector`` (required); ``market_cap`` (USD, finite and > 0) and/or
+        ``benchmark_weight`` (finite, ≥ 0, not all 0) — at least one unless
+        ``benchmark_weights`` is given; the benchmark is ``benchmark_weight`` normalized to
+        sum to 1 if given, else ``market_cap / Σ market_cap``; a column whose sum overflows is
+        refused. Without ``market_cap`` the caps are missing (NaN), and whatever needs them
+        says so naming the column. Optional ``price`` (USD per share) and ADV as ``adv``
+        (shares per day) or ``adv_usd`` (USD per day, converted with ``price``; refused
+        without it), finite and > 0 where given, NaN when blank or absent; identifier
+        columns (``ticker``, ``cusip``, ``isin``, ``sedol``, ``figi``) kept as text. Every
+        other numeric column is a raw fundamental: ``value``/``quality`` composites are
         built from their descriptors (or a ready-made ``value``/``quality`` column is
         re-standardized) and every numeric column is standardized to σ units (benchmark
         exposure 0). Other text columns are kept in ``assets`` as given.
@@ -79,8 +74,11 @@ def load_snapshot(
         have a column; columns of other assets are dropped (and not validated). Dates are
         text (``2024-01-02``), a date/datetime type or integers ``YYYYMMDD`` (floats and other
         all-digit values are refused, never guessed), one row per calendar day, rows in any
-        order (sorted here). Every return must be finite and within
+        order (sorted here). Present returns must be finite and within
         ``[MIN_DAILY_RETURN, MAX_DAILY_RETURN] = [−1, 10]`` (−100 % to +1000 % in a day).
+        The table may be ragged (rules: :mod:`._ragged`): returns may be missing before a
+        name's first one and after its last, not in between. Names without a return on the
+        as-of date are dropped — an error if the benchmark or the holdings hold them.
     holdings : str or Path, optional
         ``asset_id`` and either ``weight`` (fraction of NAV) or ``shares`` (converted with the
         universe ``price``; NAV is then the value of the listed positions). Universe assets
@@ -89,15 +87,25 @@ def load_snapshot(
         Without a holdings file the portfolio is taken to hold the benchmark, so turnover is
         measured from the benchmark.
     groups : mapping of str to list of str, optional
-        Named asset groups, e.g. ``{"MAG7": ["AAPL", ...]}``.
+        Named asset groups, e.g. ``{"MAG7": ["AAPL", ...]}``; members that do not trade on
+        the as-of date are left out.
     dataset : str, optional
         Name copied into every output; default
         ``"files: universe=<name> returns=<name> (sha256 <12 hex>)"`` over the files' content.
+    benchmark_weights : str or Path, optional
+        Point-in-time benchmark constituents, a long file ``date, asset_id, weight |
+        market_cap`` (rules: :mod:`._benchmark_weights`); the benchmark is its last date on
+        or before the as-of, drifted to the as-of with the returns. Overrides the universe's
+        ``benchmark_weight``/``market_cap``.
+    window : int, optional
+        The risk model's window (trailing dates), which decides the short-history names
+        (:attr:`MarketSnapshot.short_history`); the whole returns table when None.
 
     Returns
     -------
     MarketSnapshot
-        Assets sorted by ``asset_id``; ``as_of`` is the last return date.
+        Assets (those trading on the as-of date) sorted by ``asset_id``; ``as_of`` is the
+        last return date.
 
     Raises
     ------
@@ -107,7 +115,26 @@ def load_snapshot(
     """
     upath, rpath = Path(universe), Path(returns)
     hpath = None if holdings is None else Path(holdings)
-    assets, benchmark, fundamentals = _load_universe(upath)
+    bpath = None if benchmark_weights is None else Path(benchmark_weights)
+    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window <= 0):
+        raise DataError(f"window must be a positive number of trading days, got {window!r}")
+    assets, benchmark, fundamentals = load_universe(upath, benchmark_required=bpath is None)
+    returns_frame = load_returns(rpath, assets.index)
+    as_of = pd.Timestamp(returns_frame.index[-1])
+    what = "the benchmark (the universe's benchmark_weight or market_cap)"
+    if bpath is not None:
+        pit = load_benchmark_weights(bpath, assets.index)
+        pit.check_overlap(returns_frame.index, f"returns file {rpath}")
+        benchmark, what = pit.at(as_of, returns_frame), f"the benchmark ({pit.source}, as of {pit.dates[pit.row_for(as_of)].date()})"
+    weights = benchmark.copy() if hpath is None else _load_holdings(hpath, assets)
+    held = [(benchmark, what)] + ([] if hpath is None else [(weights, f"holdings file {hpath}")])
+    cut = cut_as_of(
+        returns_frame.to_numpy(), assets.index, assets["sector"].to_numpy(), as_of, held, f"returns file {rpath}",
+        window,
+    )
+    keep = cut.keep
+    if not keep.all():
+        assets, benchmark, weights, fundamentals = assets[keep], benchmark[keep], weights[keep], fundamentals[keep]
     try:
         characteristics = build_characteristics(
             fundamentals,
@@ -116,147 +143,21 @@ def load_snapshot(
         )
     except DataError as exc:
         raise DataError(f"universe file {upath}: {exc}") from None
-    returns_frame = _load_returns(rpath, assets.index)
-    weights = benchmark.copy() if hpath is None else _load_holdings(hpath, assets)
-    group_map = _check_groups(groups, assets.index, upath)
+    group_map = check_groups(groups, assets.index, upath, dropped=set(returns_frame.columns[~keep]))
     if dataset is None:
-        dataset = _default_dataset_name(upath, rpath, hpath)
+        dataset = default_dataset_name({"universe": upath, "returns": rpath, "holdings": hpath, "benchmark": bpath})
     return MarketSnapshot(
         dataset=dataset,
-        as_of=pd.Timestamp(returns_frame.index[-1]),
+        as_of=as_of,
         assets=assets,
         benchmark_weights=benchmark.rename("benchmark_weight"),
         holdings=weights.rename("holding"),
         characteristics=characteristics,
-        returns=returns_frame,
+        returns=pd.DataFrame(cut.returns, index=returns_frame.index, columns=assets.index),
         groups=group_map,
+        short_history=cut.short_history,
+        history_days=cut.history_days,
     )
-
-
-def prices_to_returns(prices: pd.DataFrame) -> pd.DataFrame:
-    """Daily simple returns from prices: ``r_t = p_t / p_{t-1} − 1`` (first row dropped).
-
-    Parameters
-    ----------
-    prices : pd.DataFrame
-        Prices (any currency, e.g. USD per share), dates × assets; sorted by date here.
-
-    Returns
-    -------
-    pd.DataFrame
-        Simple returns (fractions), one row fewer than ``prices``. A missing price gives a
-        missing return, which :func:`load_snapshot` rejects.
-
-    Raises
-    ------
-    DataError
-        If ``prices`` is not a DataFrame of numbers with two dates or more, or a present
-        price is zero, negative or infinite (naming the asset and the date).
-    """
-    if not isinstance(prices, pd.DataFrame):
-        raise DataError(f"prices must be a pandas DataFrame (dates × assets), got {type(prices).__name__}")
-    if len(prices) < 2:
-        raise DataError(f"prices need at least two dates to form a return, got {len(prices)}")
-    try:
-        values = prices.sort_index().astype(float)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"prices must be numbers (USD per share): {exc}") from None
-    array = values.to_numpy()
-    rows, cols = np.nonzero(~np.isnan(array) & ~(np.isfinite(array) & (array > 0)))
-    if len(rows):
-        shown = [
-            f"{values.columns[c]} on {_day(values.index[r])}: {array[r, c]:g}"
-            for r, c in zip(rows[:MAX_LISTED], cols[:MAX_LISTED])
-        ]
-        raise DataError(
-            f"prices must be positive and finite (a missing price gives a missing return); "
-            f"offending {listing(shown, len(rows))}"
-        )
-    return (values / values.shift(1) - 1.0).iloc[1:]
-
-
-def _day(label: object) -> str:
-    """A row label as a day (``2024-01-02``) when it is a timestamp, else as given."""
-    return str(label.date()) if isinstance(label, pd.Timestamp) else str(label)
-
-
-def _load_universe(path: Path) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
-    """Return (assets, benchmark weights, raw numeric fundamentals), sorted by asset_id."""
-    role, where = "universe", f"universe file {path}"
-    frame = read_table(path, role, text_columns=("asset_id", "sector", *IDENTIFIER_COLUMNS))
-    missing = [c for c in ("asset_id", "sector") if c not in frame.columns]
-    if "market_cap" not in frame.columns and "benchmark_weight" not in frame.columns:
-        missing.append("market_cap and/or benchmark_weight")
-    require(frame, path, role, missing, "asset_id, sector, and market_cap and/or benchmark_weight")
-    if frame.empty:
-        raise DataError(f"{where}: has no rows")
-
-    ids = asset_id_column(frame, where)
-    frame = frame.set_axis(pd.Index(ids.tolist(), name="asset_id"), axis=0).drop(columns="asset_id").sort_index()
-
-    def bad(mask: pd.Series, column: str, rule: str) -> None:
-        if mask.any():
-            refuse(mask, frame[column], where, column, rule)
-
-    sector = text(frame["sector"])
-    bad(sector.isna(), "sector", "given for every asset")
-    columns: dict[str, pd.Series] = {"sector": sector}
-    numeric = {c: to_float(frame[c], where) for c in ("market_cap", "benchmark_weight", "price", "adv") if c in frame}
-    if "market_cap" in numeric:
-        cap = numeric["market_cap"]
-        bad(~np.isfinite(cap) | (cap <= 0), "market_cap", "a positive, finite number (USD) for every asset")
-        cap_total = finite_total(cap, where, "market_cap")
-    if "benchmark_weight" in numeric:
-        raw = numeric["benchmark_weight"]
-        bad(~np.isfinite(raw) | (raw < 0), "benchmark_weight", "a non-negative, finite number for every asset")
-        if finite_total(raw, where, "benchmark_weight") <= 0:
-            raise DataError(f"{where}: column 'benchmark_weight' sums to 0; at least one asset needs weight")
-        benchmark = raw / raw.sum()
-    else:
-        benchmark = numeric["market_cap"] / cap_total
-    columns["market_cap"] = numeric.get("market_cap", benchmark * NOMINAL_TOTAL_MARKET_CAP)
-    for column, unit in (("price", "USD per share"), ("adv", "shares per day")):
-        values = numeric.get(column, pd.Series(np.nan, index=frame.index))
-        rule = f"positive and finite ({unit}) where given (blank if unknown)"
-        bad(values.notna() & ~(np.isfinite(values) & (values > 0)), column, rule)
-        columns[column] = values
-
-    fundamentals: dict[str, pd.Series] = {}
-    for column in frame.columns:
-        if column in _UNIVERSE_COLUMNS:
-            continue
-        if column in IDENTIFIER_COLUMNS or not is_numeric_column(frame[column]):
-            columns[column] = text(frame[column])
-        else:
-            columns[column] = fundamentals[column] = to_float(frame[column], where)
-    assets = pd.DataFrame(columns, index=frame.index)
-    return assets, benchmark.astype(float), pd.DataFrame(fundamentals, index=frame.index)
-
-
-def _load_returns(path: Path, asset_ids: pd.Index) -> pd.DataFrame:
-    """Daily simple returns, sorted dates × asset_ids (in ``asset_ids`` order)."""
-    role, where = "returns", f"returns file {path}"
-    frame = read_table(path, role, text_columns=("date", "Date", "DATE"))
-    date_columns = [c for c in frame.columns if c.lower() == "date"]
-    if len(date_columns) != 1:
-        raise DataError(
-            f"{where}: needs exactly one 'date' column (or a date index in Parquet); "
-            f"found columns: {list(frame.columns)[:MAX_LISTED + 1]}"
-        )
-    missing = [a for a in asset_ids if a not in frame.columns]
-    if missing:
-        raise DataError(f"{where}: no return column for universe asset(s) {listing(missing)}")
-    if frame.empty:
-        raise DataError(f"{where}: has no rows")
-
-    dates = parse_dates(frame[date_columns[0]], where)
-    order = np.argsort(dates.to_numpy(), kind="stable")  # rows in any order: sorted by date
-    index = dates[order]
-    body = frame[list(asset_ids)].iloc[order]
-    labels = pd.Index([d.date().isoformat() for d in index])
-    values = to_float_array(body, labels, where)
-    check_returns(values, index, asset_ids, where)
-    return pd.DataFrame(values, index=index, columns=asset_ids)
 
 
 def _load_holdings(path: Path, assets: pd.DataFrame) -> pd.Series:
@@ -317,9 +218,20 @@ def _share_weights(shares: pd.Series, prices: pd.Series, where: str) -> pd.Serie
     return position / total
 
 
-def _check_groups(
-    groups: Mapping[str, Iterable[str]] | None, asset_ids: pd.Index, universe: Path
+def check_groups(
+    groups: Mapping[str, Iterable[str]] | None,
+    asset_ids: pd.Index,
+    universe: Path | str,
+    dropped: set[str] = frozenset(),
 ) -> dict[str, tuple[str, ...]]:
+    """Named groups as tuples; members in ``dropped`` (not trading on the as-of date) are left out.
+
+    Raises
+    ------
+    DataError
+        A group that is not a list, or lists an asset_id neither in ``asset_ids`` nor in
+        ``dropped`` (naming the group, the ids and ``universe``).
+    """
     if groups is None:
         return {}
     if not isinstance(groups, Mapping):
@@ -330,23 +242,22 @@ def _check_groups(
         if isinstance(members, str) or not isinstance(members, Iterable):
             raise DataError(f"groups: group {name!r} must be a list of asset_ids, got {members!r}")
         members = tuple(str(m) for m in members)
-        unknown = sorted(set(members) - known)
+        unknown = sorted(set(members) - known - set(dropped))
         if unknown:
             raise DataError(
                 f"groups: group {name!r} lists asset_id(s) not in the universe file {universe}: {listing(unknown)}"
             )
-        out[str(name)] = members
+        out[str(name)] = tuple(m for m in members if m in known)
     return out
 
 
-def _default_dataset_name(universe: Path, returns: Path, holdings: Path | None) -> str:
-    """``files: universe=<name> returns=<name> [holdings=<name>] (sha256 <12 hex>)``."""
+def default_dataset_name(paths: Mapping[str, Path | None]) -> str:
+    """``files: universe=<name> returns=<name> [holdings=<name>] … (sha256 <12 hex>)`` over the files given."""
     combined = hashlib.sha256()
-    for path in (universe, returns, holdings):
+    parts = []
+    for role, path in paths.items():
         if path is not None:
             with path.open("rb") as handle:
                 combined.update(hashlib.file_digest(handle, "sha256").digest())
-    parts = f"universe={universe.name} returns={returns.name}"
-    if holdings is not None:
-        parts += f" holdings={holdings.name}"
-    return f"files: {parts} (sha256 {combined.hexdigest()[:12]})"
+            parts.append(f"{role}={path.name}")
+    return f"files: {' '.join(parts)} (sha256 {combined.hexdigest()[:12]})"

@@ -17,7 +17,11 @@ quarter), and at least ``2 × d`` where ``d`` is the number of parameters per da
 method must pin down (its record's ``dimension``):
 
 * ``"sample"``, ``"ewma"``: ``d = n_assets`` — with fewer dates the covariance is
-  singular or nearly so and the optimizer would find spurious riskless hedges;
+  singular or nearly so and the optimizer would find spurious riskless hedges. For
+  ``"ewma"`` the dates counted in the ``2 × d`` rule are the *effective* sample size of its
+  weights, ``(Σw)² / Σw²`` (Kish), not the raw window: halflife 63 over 1,259 days weighs
+  like 181.8 equally weighted days, so it suits at most 90 names; the raw window must still
+  clear the 60-day floor;
 * ``"ledoit_wolf"``, ``"oas"``: shrinkage keeps the estimate well conditioned for any
   window, so only the 60-day floor applies;
 * ``"pca"``: ``d = n_factors``;
@@ -31,9 +35,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._covariance import EWMACovariance, LedoitWolfCovariance, OASCovariance, SampleCovariance
+from ._covariance import EWMACovariance, LedoitWolfCovariance, OASCovariance, SampleCovariance, ewma_weights
 from ._errors import DataError
 from ._factor_models import FundamentalFactorModel, StatisticalFactorModel
 
@@ -91,6 +96,10 @@ class RiskModelMethod:
     styles : bool
         Whether ``fit`` also takes ``sectors``, ``styles`` and ``market_caps`` (the
         fundamental model) rather than returns alone.
+    effective_days : callable or None
+        ``(n_days, WindowShape) -> float``: the number of equally weighted dates the
+        method's observation weights are worth (EWMA's ``(Σw)²/Σw²``), used in the
+        ``2 × dimension`` rule; None when every date weighs the same (``n_days``).
     """
 
     name: str
@@ -99,6 +108,7 @@ class RiskModelMethod:
     per_date: str = ""
     dimension: Callable[[WindowShape], int] | None = None
     styles: bool = False
+    effective_days: Callable[[int, WindowShape], float] | None = None
 
     @property
     def estimated(self) -> bool:
@@ -140,19 +150,31 @@ class RiskModelMethod:
         return minimum_window(self.window_dimension(shape))
 
     def check_window(self, n_days: int, shape: WindowShape) -> None:
-        """Raise :class:`DataError` if ``n_days`` dates are fewer than :meth:`minimum_window`."""
+        """Raise :class:`DataError` if ``n_days`` dates are fewer than :meth:`minimum_window`.
+
+        The raw dates must clear the :data:`MIN_WINDOW_DAYS` floor; the effective dates
+        (:attr:`effective_days`, ``n_days`` for equal weights) must reach ``2 × dimension``.
+        """
         dimension = self.window_dimension(shape)
-        need = minimum_window(dimension)
-        if n_days < need:
-            reason = (
-                f"{DAYS_PER_DIMENSION} × {dimension} {self.per_date}"
-                if need > MIN_WINDOW_DAYS
-                else f"the {MIN_WINDOW_DAYS}-day floor"
-            )
+        effective = n_days if self.effective_days is None else self.effective_days(n_days, shape)
+        too_few_effective = effective < DAYS_PER_DIMENSION * dimension
+        if n_days >= MIN_WINDOW_DAYS and not too_few_effective:
+            return
+        if too_few_effective and self.effective_days is not None:
             raise DataError(
-                f"risk model {self.name!r} needs at least {need} days of returns ({reason}), got {n_days}; "
-                "use a longer window or a factor/shrinkage method"
+                f"risk model {self.name!r} needs at least {DAYS_PER_DIMENSION * dimension} effective days of returns "
+                f"({DAYS_PER_DIMENSION} × {dimension} {self.per_date}), got {effective:.1f}: its weights over the "
+                f"{n_days}-day window count as (Σw)²/Σw² = {effective:.1f} equally weighted days; use a longer "
+                "halflife, fewer names or a factor/shrinkage method"
             )
+        need = minimum_window(dimension)
+        reason = (
+            f"{DAYS_PER_DIMENSION} × {dimension} {self.per_date}" if need > MIN_WINDOW_DAYS else f"the {MIN_WINDOW_DAYS}-day floor"
+        )
+        raise DataError(
+            f"risk model {self.name!r} needs at least {need} days of returns ({reason}), got {n_days}; "
+            "use a longer window or a factor/shrinkage method"
+        )
 
 
 def _n_assets(shape: WindowShape) -> int:
@@ -170,6 +192,15 @@ def _n_sectors_and_styles(shape: WindowShape) -> int:
     return shape.n_sectors + shape.n_styles
 
 
+def _ewma_effective_days(n_days: int, shape: WindowShape) -> float:
+    """Kish effective sample size ``(Σw)²/Σw²`` of EWMA's weights over ``n_days`` (``n_days`` if the halflife is invalid)."""
+    halflife = shape.params.get("halflife")
+    if isinstance(halflife, bool) or not isinstance(halflife, (int, float)) or not halflife > 0 or n_days <= 0:
+        return float(n_days)  # the estimator's fit reports the invalid parameter
+    w = ewma_weights(int(n_days), float(halflife))
+    return float(w.sum() ** 2 / np.sum(w**2))
+
+
 _METHODS = (
     RiskModelMethod(
         "sample", "sample covariance (scikit-learn EmpiricalCovariance), full, in square-root form",
@@ -178,7 +209,8 @@ _METHODS = (
     RiskModelMethod("ledoit_wolf", "Ledoit-Wolf shrunk covariance (scikit-learn LedoitWolf)", LedoitWolfCovariance),
     RiskModelMethod("oas", "Oracle Approximating Shrinkage covariance (scikit-learn OAS)", OASCovariance),
     RiskModelMethod(
-        "ewma", "exponentially weighted covariance (halflife in days)", EWMACovariance, "assets", _n_assets
+        "ewma", "exponentially weighted covariance (halflife in days)", EWMACovariance, "assets", _n_assets,
+        effective_days=_ewma_effective_days,
     ),
     RiskModelMethod(
         "pca", "statistical factor model: n_factors principal components (scikit-learn PCA)",

@@ -44,9 +44,18 @@ class MarketSnapshot:
         Standardized characteristics in σ units (benchmark exposure 0, unit cross-sectional
         std), e.g. ``value`` and ``quality``. Factor-tilt constraints read these columns.
     returns : pd.DataFrame
-        Daily simple total returns (fractions), dates × asset_id, no missing values.
+        Daily simple total returns (fractions), dates × asset_id, no missing values: the
+        missing returns of short-history names are proxies (see ``short_history``).
     groups : Mapping[str, tuple[str, ...]]
         Named asset groups, e.g. ``{"MAG7": ("A001", ...)}``.
+    short_history : tuple of str, default ()
+        Asset ids (sorted) with fewer real returns in the risk window than the window has
+        dates (they listed inside it); their missing returns in ``returns`` are the
+        equal-weighted mean return that day of the fully observed names of their sector
+        (else of all fully observed names). Rules: ``trimtab.models._ragged``.
+    history_days : pd.Series, optional
+        Number of real (not proxied) daily returns of each asset in the risk window, by
+        asset_id; None when every name is fully observed (nothing was proxied).
     """
 
     dataset: str
@@ -57,9 +66,12 @@ class MarketSnapshot:
     characteristics: pd.DataFrame
     returns: pd.DataFrame
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    short_history: tuple[str, ...] = ()
+    history_days: pd.Series | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "groups", MappingProxyType({k: tuple(v) for k, v in self.groups.items()}))
+        object.__setattr__(self, "short_history", tuple(sorted(str(a) for a in self.short_history)))
         ids = self.assets.index
         if ids.has_duplicates:
             dup = ids[ids.duplicated()].unique().tolist()[:10]
@@ -85,6 +97,11 @@ class MarketSnapshot:
             unknown = sorted(set(members) - set(ids))
             if unknown:
                 raise DataError(f"{self.dataset}: group {group!r} has assets not in the universe: {unknown[:10]}")
+        unknown = sorted(set(self.short_history) - set(ids))
+        if unknown:
+            raise DataError(f"{self.dataset}: short_history names assets not in the universe: {unknown[:10]}")
+        if self.history_days is not None and not self.history_days.index.equals(ids):
+            raise DataError(f"{self.dataset}: history_days is not indexed by the universe's asset_ids")
 
     @property
     def asset_ids(self) -> pd.Index:
@@ -103,8 +120,32 @@ class MarketSnapshot:
 
     @property
     def market_caps(self) -> pd.Series:
-        """Market capitalization of each asset, USD."""
-        return self.assets["market_cap"]
+        """Market capitalization of each asset, USD.
+
+        Raises
+        ------
+        DataError
+            If the universe gave no ``market_cap`` (a universe with ``benchmark_weight``
+            only): naming the column and what needs it.
+        """
+        caps = self.assets["market_cap"]
+        missing = caps.index[caps.isna().to_numpy()]
+        if len(missing):
+            raise DataError(missing_caps_message(self.dataset, missing))
+        return caps
+
+
+def missing_caps_message(dataset: str, missing: pd.Index) -> str:
+    """Why market caps are needed and which column to add, for a universe without ``market_cap``."""
+    shown = ", ".join(str(a) for a in missing[:5]) + (", ..." if len(missing) > 5 else "")
+    return (
+        f"{dataset}: market caps are needed but the universe has no 'market_cap' column (no cap for {shown}): "
+        "add a 'market_cap' column (USD) "
+        "to the universe file; caps are used by group_weight top_n_by_cap/min_market_cap, the fundamental risk "
+        "model (its size style and √cap regression weights) and a cap-weighted benchmark; a universe with "
+        "benchmark_weight only works with the other rules and with the sample, ledoit_wolf, oas, ewma, pca or "
+        "vendor risk models"
+    )
 
 
 def _check_weights(dataset: str, name: str, weights: pd.Series) -> None:

@@ -8,7 +8,8 @@ Limits applied to user files (also listed in :func:`trimtab.models.load_snapshot
 
 * daily simple returns must be finite and within ``[MIN_DAILY_RETURN, MAX_DAILY_RETURN]``
   = ``[−1, +10]`` (−100 % to +1000 % in a day); anything outside is a data error
-  (percent instead of fractions, an unadjusted split, a corrupt cell);
+  (percent instead of fractions, an unadjusted split, a corrupt cell); in a returns file a
+  return may be missing only before a name's first one or after its last (:mod:`._ragged`);
 * dates are text (``2024-01-02``), a date/datetime type, or integers ``YYYYMMDD``;
   floating-point dates and other all-digit values (epoch seconds, ``YYMMDD``, a year) are
   refused rather than guessed; two rows on one calendar day are refused; rows in any
@@ -180,6 +181,23 @@ def parse_dates(raw: pd.Series, where: str) -> pd.DatetimeIndex:
     ``YYMMDD``, a bare year), unparseable or missing dates, and two rows on one
     calendar day.
     """
+    index = parse_date_column(raw, where)
+    days = index.normalize()
+    duplicated = sorted(set(days[days.duplicated()]))
+    if duplicated:
+        raise DataError(f"{where}: duplicate date(s) {listing(d.date() for d in duplicated)}")
+    return index
+
+
+def parse_date_column(raw: pd.Series, where: str) -> pd.DatetimeIndex:
+    """A column of dates (in file order; repeats allowed), by the rules of :func:`parse_dates`.
+
+    Raises
+    ------
+    DataError
+        For floating-point or non-YYYYMMDD all-digit values and unparseable or missing
+        dates, naming the rows.
+    """
     column = raw.name
     raw = raw.reset_index(drop=True)  # row i of the file is label i
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
@@ -194,12 +212,7 @@ def parse_dates(raw: pd.Series, where: str) -> pd.DatetimeIndex:
         raise DataError(f"{where}: column {column!r} has unparseable date(s) {listing(shown)}{hint}")
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
-    index = pd.DatetimeIndex(dates, name="date")
-    days = index.normalize()
-    duplicated = sorted(set(days[days.duplicated()]))
-    if duplicated:
-        raise DataError(f"{where}: duplicate date(s) {listing(d.date() for d in duplicated)}")
-    return index
+    return pd.DatetimeIndex(dates, name="date")
 
 
 def _parse_date_cells(raw: pd.Series, where: str) -> pd.Series:
@@ -266,6 +279,18 @@ def check_returns(values: np.ndarray, dates: pd.DatetimeIndex, assets: pd.Index,
     count, shown = nonfinite_cells(values, cell, limit=MAX_LISTED)
     if count:
         raise DataError(f"{where}: {count} missing or non-finite return(s), e.g. {listing(shown, count)}")
+    check_return_bounds(values, dates, assets, where)
+
+
+def check_return_bounds(values: np.ndarray, dates: pd.DatetimeIndex, assets: pd.Index, where: str) -> None:
+    """Refuse returns below ``MIN_DAILY_RETURN`` or above ``MAX_DAILY_RETURN`` (missing cells pass).
+
+    Parameters are those of :func:`check_returns`.
+    """
+
+    def cell(r: int, c: int) -> str:
+        return f"{assets[c]} on {dates[r].date()}"
+
     rows, cols = np.nonzero(values < MIN_DAILY_RETURN)
     if len(rows):
         shown = [f"{cell(r, c)}: {values[r, c]:g}" for r, c in zip(rows[:MAX_LISTED], cols[:MAX_LISTED])]

@@ -27,7 +27,7 @@ from ._infeasibility import ConflictMember, Diagnosis
 from ._inputs import as_job, estimate_risk, load_market_data, with_job_groups
 from ._output import directory_lock, refuse_to_overwrite, write_files_atomically, write_new_files
 from ._prepared import HELD_THRESHOLD, PreparedProblem, job_input_files, prepare
-from ._result import CardinalityReport, ConstraintReport, Diagnostics, Solution, TargetPortfolio
+from ._result import TIME_LIMIT_STATUS, CardinalityReport, ConstraintReport, Diagnostics, Solution, TargetPortfolio
 from ._run import diagnose, optimize
 from ._run_dir import RunTarget, read_run, render_summary_json, render_targets_csv, write_run
 
@@ -36,6 +36,7 @@ __all__ = [
     "HELD_THRESHOLD",
     "OBJECTIVE_SCALE",
     "ROUNDING_TOLERANCE",
+    "TIME_LIMIT_STATUS",
     "VERIFY_TOLERANCE",
     "CardinalityReport",
     "CompiledProblem",

@@ -1,28 +1,32 @@
 """Holdings-count rules: at most K names, every held name at least m — exact or heuristic.
 
-Both rules are combinatorial. Two methods, each returning weights that pass the same
-numeric verification as any other solve, and a proven lower bound on the best objective:
+Both rules are combinatorial. Before anything is solved, quick necessary conditions
+(:mod:`._cardinality_bounds`: names other rules keep held, per-name caps, the turnover
+needed to close names) prove the common impossible combinations infeasible in
+milliseconds. Then one of two methods, each returning weights that pass the same numeric
+verification as any other solve, and a proven lower bound on the best objective:
 
-* **exact** — a mixed-integer problem solved by SCIP (``pip install 'trimtab[mip]'``):
-  one binary ``zᵢ`` per name, ``wᵢ ≤ zᵢ``, ``Σz ≤ K``, ``wᵢ ≥ m·zᵢ``, and the specific
-  part of active risk in *perspective* form, ``(sᵢwᵢ − sᵢbᵢzᵢ)²/zᵢ + (sᵢbᵢ)²(1 − zᵢ)``,
-  which equals ``sᵢ²(wᵢ − bᵢ)²`` at every integer point but gives a far tighter continuous
-  relaxation (Frangioni & Gentile 2006). SCIP picks the names; the weights on those names
-  are then re-solved with the conic solver (so they meet the 1e-6 verification) and SCIP's
-  dual bound is the lower bound (its gap is 0 unless ``time_limit`` stopped it).
-* **heuristic** — solve without the count rules, then in rounds close the smallest held
-  names (half the excess over K per round, at least one) and re-solve on the survivors;
-  then names below m are closed (under m/2) or floored at m, and re-solved. A name whose
-  closing makes the job infeasible (a must-hold, a no-trade) is kept. The lower bound is
-  the perspective relaxation (``z`` continuous in [0, 1]); the gap is objective − bound.
+* **exact** — the perspective mixed-integer problem (:mod:`._cardinality_relaxation`)
+  solved by SCIP (``pip install 'trimtab[mip]'``, :mod:`._cardinality_exact`); the weights
+  on SCIP's names are re-solved with the conic solver; SCIP's dual bound is the bound.
+* **heuristic** (:mod:`._cardinality_heuristic`) — solve without the count rules, then in
+  rounds close the names the perspective relaxation least wants to hold and re-solve on the
+  survivors (with a turnover cap: first round the relaxation to K names). The bound is the
+  relaxation with every name open.
 
-The stated gap is an upper bound on how far the answer can be from the true optimum.
+``cardinality.time_limit`` bounds the whole solve (:mod:`._cardinality_clock`): SCIP gets
+what is left; the heuristic checks it between re-solves and, when one more round would not
+fit, finishes at once (keeps the K names it values most, floors them at m, one re-solve).
+An answer cut short this way has status ``time_limit`` — never ``optimal`` — with its gap;
+without any answer the solve fails naming the limit. The stated gap is an upper bound on how
+far the answer can be from the true optimum.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import warnings
+import time
 from typing import Protocol
 
 import cvxpy as cp
@@ -30,18 +34,18 @@ import numpy as np
 
 from trimtab.constraints import BuildContext, BuiltConstraint, CardinalitySpec, SolverSpec, UniverseInfo
 
+from ._cardinality_bounds import count_conflict, register_count_rules, rules_text
+from ._cardinality_clock import Deadline
+from ._cardinality_exact import solve_exact
+from ._cardinality_heuristic import Heuristic
+from ._cardinality_relaxation import PerspectiveProblem
 from ._errors import InfeasibleError, SolverFailedError
+from ._infeasibility import count_diagnosis
 from ._objective import OBJECTIVE_SCALE
-from ._result import CardinalityReport, Solution
+from ._result import CardinalityReport, Solution, TIME_LIMIT_STATUS
 
 #: ``method: auto`` solves exactly up to this many names (SCIP installed), heuristically above.
 EXACT_AUTO_MAX_ASSETS = 30
-
-#: Each heuristic round closes this fraction of the names held over the limit (at least one).
-DROP_FRACTION = 0.5
-
-#: The heuristic gives up after this many re-solves.
-MAX_ROUNDS = 200
 
 
 class ConvexProblem(Protocol):
@@ -68,6 +72,11 @@ class HoldingsCount:
     Built with the problem (its parameters are assigned with the others); re-used across
     solves. ``open``/``floor`` restrict the convex problem to a support: ``wᵢ ≤ openᵢ``
     (0 closes a name) and ``wᵢ ≥ floorᵢ`` (``m`` floors a held name).
+
+    Attributes
+    ----------
+    clock : callable
+        Current time in seconds for the time limit (default :func:`time.monotonic`).
     """
 
     def __init__(self, compiled: ConvexProblem, spec: CardinalitySpec) -> None:
@@ -78,23 +87,39 @@ class HoldingsCount:
         self.open = cp.Parameter(n, nonneg=True, name="cardinality.open")
         self.floor = cp.Parameter(n, nonneg=True, name="cardinality.floor")
         self.restricted = cp.Problem(cp.Minimize(compiled.objective), compiled.hard + [w <= self.open, w >= self.floor])
-        with ctx.scope("cardinality"):
-            self._specific_benchmark_sq = ctx.parameter(
-                "specific_benchmark_sq", (n,), lambda d: (d.risk_model.specific_vol * d.benchmark) ** 2, nonneg=True
-            )
-        self._perspective: dict[bool, tuple[cp.Problem, cp.Variable]] = {}
+        register_count_rules(ctx, spec)
+        self.perspective = PerspectiveProblem(compiled, spec, cp.Parameter(n, nonneg=True, name="cardinality.z_open"))
+        self.clock = time.monotonic
+        self._bound_cache: dict = {}  # the compiled turnover-bound problem of the quick checks
         self._objective = float("nan")  # objective of the last accepted support solve
 
     # -- entry point -------------------------------------------------------------------
     def solve(self, solver: SolverSpec) -> tuple[Solution, CardinalityReport]:
-        """Weights meeting every rule and the count rules (parameters already assigned)."""
+        """Weights meeting every rule and the count rules (parameters already assigned).
+
+        Raises
+        ------
+        InfeasibleError
+            A quick check or the relaxation proves the count rules cannot hold with the others.
+        SolverFailedError
+            No verified portfolio, or none within ``time_limit``.
+        """
+        deadline = Deadline(self.spec.time_limit, self.clock)
+        conflict = count_conflict(self.compiled.built, self.compiled.context, self._bound_cache)
+        if conflict is not None:
+            message = f"no portfolio satisfies every constraint: {conflict.message}"
+            raise InfeasibleError(message, count_diagnosis(conflict))
         method = self._method()
         if method == "exact":
-            solution, bound, solves, status = self._exact(solver)
+            solution, objective, bound, solves, status, note = self._exact(solver, deadline)
         else:
-            solution, solves = self._heuristic(solver)
-            bound, status = self._relaxation_bound(), "heuristic"
-        return solution, self._report(method, solution, bound, solves, status)
+            n, holdings = self.compiled.universe.n_assets, np.asarray(self.compiled.context.holdings.value, dtype=float)
+            solution, objective, bound, solves, status, note = Heuristic(self, solver, deadline).run(n, holdings)
+        self._check_count(solution)
+        report = self._report(method, solution, objective, bound, solves, status, note)
+        if status == TIME_LIMIT_STATUS:
+            solution = dataclasses.replace(solution, status=TIME_LIMIT_STATUS)
+        return solution, report
 
     def _method(self) -> str:
         wanted, scip = self.spec.method, "SCIP" in cp.installed_solvers()
@@ -108,133 +133,119 @@ class HoldingsCount:
         return wanted
 
     # -- convex solves on a support ----------------------------------------------------
-    def _solve_on(self, is_open: np.ndarray, floored: np.ndarray, solver: SolverSpec) -> Solution | None:
-        """The verified optimum with closed names at 0 and floored names ≥ m; None if infeasible."""
+    def solve_on(
+        self, is_open: np.ndarray, floored: np.ndarray, solver: SolverSpec, *, trial: bool = False
+    ) -> Solution | None:
+        """The verified optimum with closed names at 0 and floored names ≥ m; None if infeasible.
+
+        A ``trial`` support (a heuristic round) is also None when the solver fails on it: a
+        support at the edge of feasibility is rejected like an infeasible one.
+        """
         self.open.value = is_open.astype(float)
         self.floor.value = np.where(floored & is_open, self.spec.min_weight or 0.0, 0.0)
         solution, infeasible, attempts = self.compiled.solve_verified(self.restricted, solver, frozenset())
-        if solution is None and not infeasible:
+        if solution is None and not infeasible and not trial:
             raise SolverFailedError("no solver produced a verified solution on a support: " + " | ".join(attempts))
         if solution is not None:
             self._objective = float(self.restricted.value)
         return solution
 
-    def _heuristic(self, solver: SolverSpec) -> tuple[Solution, int]:
-        n = self.compiled.universe.n_assets
-        limit, floor = self.spec.max_names or n, self.spec.min_weight or 0.0
-        is_open, floored, kept = np.ones(n, bool), np.zeros(n, bool), np.zeros(n, bool)
-        solution = self._solve_on(is_open, floored, solver)
-        if solution is None:
-            raise self.compiled.infeasible_error()
-        solves, drop, floor_only = 1, 0, False
-        while solves < MAX_ROUNDS:
-            w = solution.weights
-            held = w > 0
-            excess = int(held.sum()) - limit
-            small = held & ~floored & (w < floor - 1e-12) if floor > 0 else np.zeros(n, bool)
-            trial_floored = floored
-            if excess > 0:  # close the smallest names
-                candidates = np.flatnonzero(held & ~kept)
-                if not len(candidates):
-                    raise InfeasibleError(_count_conflict(limit, int(held.sum())))
-                score = self._relaxed_selection(is_open)
-                score = w if score is None else score
-                order = candidates[np.lexsort((w[candidates], score[candidates]))]
-                drop = drop or max(1, math.ceil(excess * DROP_FRACTION))
-                closing = order[: min(drop, len(order))]
-            elif small.any():  # names under m: close the tiny ones, floor the rest at m
-                score = self._relaxed_selection(is_open)
-                tiny = w < floor / 2 if score is None else score < 0.5
-                closing = np.array([], int) if floor_only else np.flatnonzero(small & tiny & ~kept)
-                trial_floored = floored | small
-                trial_floored[closing] = False
-            else:
-                return solution, solves
-            trial_open = is_open.copy()
-            trial_open[closing] = False
-            attempt = self._solve_on(trial_open, trial_floored, solver)
-            solves += 1
-            if attempt is not None:
-                is_open, floored, solution, drop, floor_only = trial_open, trial_floored, attempt, 0, False
-            elif excess <= 0 and not floor_only:
-                floor_only = True  # closing the tiny names broke a rule: floor them all instead
-            elif len(closing) > 1:
-                drop = len(closing) // 2  # closed too many at once: try fewer
-            elif len(closing) == 1:
-                kept[closing] = True  # closing this name breaks another rule: keep it
-                drop = 0
-            else:
-                raise InfeasibleError(_count_conflict(limit, int(held.sum()), floor))
-        raise SolverFailedError(f"cardinality heuristic did not settle in {MAX_ROUNDS} re-solves")
+    @property
+    def objective(self) -> float:
+        """Objective of the last accepted support solve, (% TE)² units."""
+        return self._objective
 
-    # -- exact (SCIP) and bounds -------------------------------------------------------
-    def _perspective_problem(self, boolean: bool) -> tuple[cp.Problem, cp.Variable]:
-        """The count rules with the perspective specific-risk term; ``z`` binary or in [0, 1]."""
-        if boolean not in self._perspective:
-            ctx, compiled = self.compiled.context, self.compiled
-            n, w = ctx.universe.n_assets, ctx.weights
-            z = cp.Variable(n, boolean=boolean, name="held")
-            t = cp.Variable(n, nonneg=True, name="specific_epigraph")
-            factor, _ = ctx.active_risk_terms
-            scaled_w, specific_benchmark = ctx.specific_terms
-            # In objective units (t = OBJECTIVE_SCALE × the specific term) so the cones are well scaled.
-            gap = math.sqrt(OBJECTIVE_SCALE) * (scaled_w - cp.multiply(specific_benchmark, z))
-            rules = [cp.SOC(t + z, cp.vstack([2 * gap, t - z]), axis=0), w <= z]  # gap² ≤ t·z
-            if not boolean:
-                rules += [z >= 0, z <= self.open]  # open = 1 everywhere for the bound
-            if self.spec.max_names is not None:
-                rules.append(cp.sum(z) <= self.spec.max_names)
-            if self.spec.min_weight is not None:
-                rules.append(w >= self.spec.min_weight * z)
-            risk = OBJECTIVE_SCALE * (cp.sum_squares(factor) + self._specific_benchmark_sq @ (1 - z)) + cp.sum(t)
-            objective = risk + compiled.other_terms
-            self._perspective[boolean] = (cp.Problem(cp.Minimize(objective), compiled.hard + rules), z)
-        return self._perspective[boolean]
+    def infeasible_error(self) -> InfeasibleError:
+        """The convex rules alone cannot hold: the compiled problem's diagnosis."""
+        return self.compiled.infeasible_error()
 
-    def _relaxed_selection(self, is_open: np.ndarray) -> np.ndarray | None:
-        """``z`` of the perspective relaxation on the open names: how much each name wants to be held."""
-        problem, z = self._perspective_problem(boolean=False)
-        self.open.value = is_open.astype(float)
-        return np.asarray(z.value, dtype=float) if _solve_convex(problem) else None
+    def conflict_error(self, held: int | None) -> InfeasibleError:
+        """The count rules cannot hold with the others (``held``: names the other rules keep)."""
+        return InfeasibleError(_count_conflict(self.spec.max_names, held, self.spec.min_weight or 0.0))
 
-    def _relaxation_bound(self) -> float:
-        """The perspective relaxation's optimum (a lower bound); NaN if it cannot be solved."""
-        problem, _ = self._perspective_problem(boolean=False)
-        self.open.value = np.ones(self.compiled.universe.n_assets)
-        return float(problem.value) if _solve_convex(problem) else float("nan")
-
-    def _exact(self, solver: SolverSpec) -> tuple[Solution, float, int, str]:
-        problem, z = self._perspective_problem(boolean=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                problem.solve(solver="SCIP", scip_params={"limits/time": self.spec.time_limit})
-            except cp.error.SolverError as err:
-                raise SolverFailedError(
-                    f"SCIP could not solve the holdings-count problem ({str(err).splitlines()[0][:120]}); "
-                    "market-impact costs need method: heuristic"
-                ) from None
-        if problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-            raise InfeasibleError(_count_conflict(self.spec.max_names, None, self.spec.min_weight or 0.0))
-        if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or z.value is None:
-            raise SolverFailedError(f"SCIP returned {problem.status} on the holdings-count problem")
-        model = problem.solver_stats.extra_stats["model"]
-        offset = float(problem.objective.value) - model.getPrimalbound()  # constants cvxpy moved out
-        bound = model.getDualbound() + offset
-        held = np.asarray(z.value) > 0.5
-        solution = self._solve_on(held, held, solver)
+    # -- exact -------------------------------------------------------------------------
+    def _exact(self, solver: SolverSpec, deadline: Deadline) -> tuple[Solution, float, float, int, str, str | None]:
+        """SCIP's answer; cut short by the time limit, the better of it and the rounded relaxation."""
+        rounded = self._rounded_relaxation(solver, deadline)
+        try:
+            outcome = solve_exact(self.perspective, deadline)
+        except SolverFailedError:
+            if rounded is None or not deadline.expired():
+                raise
+            solution, objective, bound = rounded
+            note = "SCIP found no portfolio within the time limit: the answer is the rounded relaxation"
+            return solution, objective, bound, 0, TIME_LIMIT_STATUS, note
+        if outcome is None:
+            raise self.conflict_error(None)
+        solution = self.solve_on(outcome.held, outcome.held, solver, trial=outcome.stopped)
+        if not outcome.stopped:
+            if solution is None:
+                raise SolverFailedError("the names SCIP chose give no verified portfolio on re-solve")
+            return solution, self._objective, outcome.bound, outcome.nodes, "optimal", None
+        note = (
+            f"SCIP stopped ({outcome.scip_status}; time limit {self.spec.time_limit:g} s) after "
+            f"{outcome.nodes} nodes, before proving optimality: the bound is its best so far"
+        )
+        objective, bound = self._objective, outcome.bound
+        if rounded is not None:
+            bound = max(bound, rounded[2])
+            if solution is None or rounded[1] < objective:
+                solution, objective = rounded[0], rounded[1]
+                note += "; the rounded relaxation beat SCIP's best portfolio and is the answer"
         if solution is None:
             raise SolverFailedError("the names SCIP chose give no verified portfolio on re-solve")
-        status = "optimal" if model.getStatus() == "optimal" else "time limit"
-        return solution, float(bound), int(model.getNNodes()), status
+        return solution, objective, bound, outcome.nodes, TIME_LIMIT_STATUS, note
 
-    def _report(self, method: str, solution: Solution, bound: float, solves: int, status: str) -> CardinalityReport:
+    def _rounded_relaxation(self, solver: SolverSpec, deadline: Deadline) -> tuple[Solution, float, float] | None:
+        """(solution, objective, bound) on the names the relaxation most wants held, each floored at m."""
+        relaxed = self.perspective.relax(np.ones(self.compiled.universe.n_assets, bool), deadline.remaining())
+        if relaxed is None:
+            return None
+        if self.spec.max_names is not None:
+            keep = np.zeros(len(relaxed.held), bool)
+            keep[np.argsort(-relaxed.held, kind="stable")[: self.spec.max_names]] = True
+        else:
+            keep = relaxed.held >= 0.5
+        solution = self.solve_on(keep, keep, solver, trial=True)
+        return None if solution is None else (solution, self._objective, relaxed.bound)
+
+    # -- checks and report -------------------------------------------------------------
+    def _check_count(self, solution: Solution) -> None:
         w = solution.weights
         held = w > 0
-        objective = self._objective
+        over = self.spec.max_names is not None and int(held.sum()) > self.spec.max_names
+        under = self.spec.min_weight is not None and held.any() and w[held].min() < self.spec.min_weight - 1e-9
+        if over or under:
+            raise SolverFailedError(
+                f"internal error: the holdings-count result holds {int(held.sum())} names, smallest "
+                f"{w[held].min():.3g}, against {rules_text(self.spec.max_names, self.spec.min_weight)}"
+            )
+
+    def _residual_variance(self) -> float:
+        """``κ`` of an index-series benchmark (0 for constituent weights), from the assigned parameters."""
+        residual = self.compiled.context.residual_risk.value
+        return float(np.sum(np.square(residual))) if residual is not None else 0.0
+
+    def _report(
+        self,
+        method: str,
+        solution: Solution,
+        objective: float,
+        bound: float,
+        solves: int,
+        status: str,
+        note: str | None,
+    ) -> CardinalityReport:
+        w = solution.weights
+        held = w > 0
         bound = min(bound, objective) if math.isfinite(bound) else bound  # solver round-off above the objective
         gap = objective - bound
         pure_te = self.compiled.other_terms_are_zero
+        split = self.perspective.split_diagonal
+        if split is not None and method == "heuristic":
+            share = f"δ = {split:.3g} (specific vol {math.sqrt(split):.2%})" if split > 0 else "δ = 0"
+            split_note = f"full covariance: its smallest eigenvalue {share} used as specific risk"
+            note = "; ".join(filter(None, [note, split_note]))
         return CardinalityReport(
             method=method,
             max_names=self.spec.max_names,
@@ -245,41 +256,16 @@ class HoldingsCount:
             bound=bound,
             gap=gap,
             relative_gap=gap / objective if objective > 0 else 0.0,
-            tracking_error_bound=math.sqrt(max(bound, 0.0) / OBJECTIVE_SCALE) if pure_te and math.isfinite(bound) else None,
+            tracking_error_bound=(  # the objective leaves out an index benchmark's constant residual κ
+                math.sqrt(max(bound, 0.0) / OBJECTIVE_SCALE + self._residual_variance())
+                if pure_te and math.isfinite(bound) else None
+            ),
             solves=solves,
             status=status,
+            bound_note=note,
         )
 
 
-#: Clarabel settings for the perspective relaxation, tried in order until one is ``optimal``
-#: (each states every setting: cvxpy merges options into the cached solver). Its rotated
-#: cones rarely reach 1e-10, so default tolerances, with Ruiz equilibration first.
-RELAXATION_ATTEMPTS: tuple[dict[str, float | bool], ...] = (
-    {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8, "equilibrate_enable": True},
-    {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8, "equilibrate_enable": False},
-)
-
-
-def _solve_convex(problem: cp.Problem) -> bool:
-    """Solve with :data:`RELAXATION_ATTEMPTS` until one is ``optimal``."""
-    for options in RELAXATION_ATTEMPTS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                problem.solve(solver=cp.CLARABEL, **options)
-            except cp.error.SolverError:
-                continue
-        if problem.status == cp.OPTIMAL:
-            return True
-    return False
-
-
 def _count_conflict(limit: int | None, held: int | None, floor: float = 0.0) -> str:
-    rules = []
-    if limit is not None:
-        rules.append(f"at most {limit} names")
-    if floor:
-        rules.append(f"every held name >= {floor:g}")
-    text = " and ".join(rules) or "the holdings-count rules"
     extra = f" (the other rules keep {held} names held)" if held is not None else ""
-    return f"no portfolio satisfies {text} together with the other constraints{extra}"
+    return f"no portfolio satisfies {rules_text(limit, floor)} together with the other constraints{extra}"

@@ -9,6 +9,12 @@
    member makes the others feasible.
 3. For each member, the bound that makes the job feasible: minimize that member's
    violation with every other rule hard; its closest reachable value is the bound needed.
+
+When the compiled problem has holdings-count rules and the convex rules can hold, the
+quick count checks of :mod:`._cardinality_bounds` run too (names kept held, per-name caps,
+the turnover needed to close names): a conflict they prove is reported with the count rule
+and, e.g., the turnover cap, each with the bound it would need. The count rules are not
+convex, so "feasible" then means that no quick check found a conflict.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from dataclasses import asdict, dataclass
 import cvxpy as cp
 
 from trimtab.constraints import STRUCTURAL_KEYS, BuildContext, BuiltConstraint
+
+from ._cardinality_bounds import CountConflict, count_conflict, count_rules
 
 #: A violation below this (lhs units) counts as none.
 VIOLATION_TOLERANCE = 1e-7
@@ -94,6 +102,14 @@ def diagnose(built: tuple[BuiltConstraint, ...], context: BuildContext) -> Diagn
     if not _feasible(structural, []):
         return Diagnosis(False, (), f"{basis} cannot hold together")
     if _feasible(structural, rules):
+        conflict = count_conflict(built, context)
+        if conflict is not None:
+            return count_diagnosis(conflict)
+        if count_rules(context) is not None:
+            return Diagnosis(
+                True, (), "every constraint can hold, and the holdings-count rules pass the quick checks "
+                "(names kept held, per-name caps, turnover to close names); only a solve settles them"
+            )
         return Diagnosis(True, (), "every constraint can hold")
     suspicion = _suspicion(structural, rules)
     conflict = list(rules)
@@ -103,6 +119,14 @@ def diagnose(built: tuple[BuiltConstraint, ...], context: BuildContext) -> Diagn
             conflict = others
     members = tuple(_needed_bound(structural, rules, member) for member in conflict)
     return Diagnosis(False, members, _plain_words(members, basis))
+
+
+def count_diagnosis(conflict: CountConflict) -> Diagnosis:
+    """The :class:`Diagnosis` of a holdings-count conflict proved by a quick check."""
+    members = tuple(
+        ConflictMember(r.name, r.kind, r.sense, r.side, r.bound, r.needed, None) for r in conflict.rules
+    )
+    return Diagnosis(False, members, conflict.message)
 
 
 def solve_quietly(problem: cp.Problem) -> str:

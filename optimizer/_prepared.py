@@ -16,17 +16,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trimtab.constraints import DataView, JobSpec, UniverseInfo
+from trimtab.constraints import Constraint, DataView, JobSpec, NoBuy, UniverseInfo
 from trimtab.models import MarketSnapshot, RiskModel
 
 from ._compiled import CompiledProblem, compiled_problem
 from ._costs import expected_costs
 from ._infeasibility import Diagnosis
-from ._inputs import as_job, estimate_risk, load_market_data, with_job_groups
+from ._inputs import as_job, estimate_index_risk, estimate_risk, load_market_data, with_job_groups
 from ._result import Diagnostics, Solution, TargetPortfolio
 
 #: A name counts as held above this weight (fraction of NAV).
 HELD_THRESHOLD = 1e-6
+
+#: The name of the rule trimtab adds on names with too short a return history.
+SHORT_HISTORY_RULE = "short history: not bought"
+
+#: How the summary names a benchmark given by constituent weights (as of the data's date).
+BENCHMARK_WEIGHTS_FORM = "constituent weights at the as-of date"
 
 
 @dataclass(frozen=True)
@@ -130,13 +136,27 @@ def prepare(
         risk_model = estimate_risk(job, snapshot)
         risk_seconds = time.perf_counter() - started
     risk_model = risk_model.reindexed(snapshot.asset_ids)
+    index_risk = estimate_index_risk(job, snapshot, risk_model)
     started = time.perf_counter()
     universe = UniverseInfo.from_data(snapshot, risk_model)
     job.check_universe(universe)  # names only a risk model knows (factor_exposure on style:size)
-    problem = compiled_problem(universe, risk_model.n_factors, job.effective_constraints, job.costs, job.cardinality)
+    problem = compiled_problem(universe, risk_model.n_factors, _constraints(job, snapshot), job.costs, job.cardinality)
     build_seconds = time.perf_counter() - started
     files = job_input_files(job, data=snapshot_given is None, risk_model=risk_model_given is None)
-    return PreparedProblem(job, DataView(snapshot, risk_model), problem, build_seconds, risk_seconds, files)
+    return PreparedProblem(job, DataView(snapshot, risk_model, index_risk), problem, build_seconds, risk_seconds, files)
+
+
+def _constraints(job: JobSpec, snapshot: MarketSnapshot) -> tuple[Constraint, ...]:
+    """The job's rules (defaults included), and a no-buy rule on the snapshot's short-history names.
+
+    A name with fewer real returns in the risk window than the window has days has proxy
+    returns for the rest (see :mod:`trimtab.models`): its risk is a guess, so it may be kept or
+    sold but not bought. The rule comes last, so the job's own rules keep their positions.
+    """
+    rules = job.effective_constraints
+    if snapshot.short_history:
+        rules += (NoBuy(assets=list(snapshot.short_history), name=SHORT_HISTORY_RULE),)
+    return rules
 
 
 def job_input_files(job: JobSpec, *, data: bool = True, risk_model: bool = True) -> tuple[tuple[str, str], ...]:
@@ -144,6 +164,8 @@ def job_input_files(job: JobSpec, *, data: bool = True, risk_model: bool = True)
     roles: list[tuple[str, str | None]] = []
     if data and job.data.source == "files":
         roles += [(role, getattr(job.data, role)) for role in ("universe", "returns", "holdings")]
+        if job.data.benchmark is not None:
+            roles += [(f"benchmark {form}", getattr(job.data.benchmark, form)) for form in ("returns", "weights")]
     if risk_model and job.risk_model.method == "vendor":
         roles += [(role, getattr(job.risk_model, role)) for role in ("exposures", "factor_covariance", "specific_risk")]
     return tuple((role, str(Path(job.resolve(path)).resolve())) for role, path in roles if path)
@@ -158,7 +180,7 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
     w = solution.weights
     wb, w0 = data.benchmark, data.holdings
     active = w - wb
-    factor_var, specific_var = risk_model.variance_split(active)
+    factor_var, specific_var = data.tracking_variance(w)  # for an index series, κ is in the specific part
     sectors = pd.DataFrame(
         {
             "target": pd.Series(w, index=ids).groupby(snapshot.sectors).sum(),
@@ -206,4 +228,22 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
         diagnostics=diagnostics,
         job_source=str(Path(job.source).resolve()) if Path(job.source).is_file() else "",
         input_files=prepared.input_files,
+        benchmark_form=data.benchmark_risk.description if data.index_risk is not None else BENCHMARK_WEIGHTS_FORM,
+        short_history=tuple(snapshot.short_history),
+        warnings=_warnings(snapshot),
+    )
+
+
+def _warnings(snapshot: MarketSnapshot) -> tuple[str, ...]:
+    """What the user should know about the data behind a result (printed and in summary.json)."""
+    if not snapshot.short_history:
+        return ()
+    days = snapshot.history_days
+    shown = ", ".join(
+        f"{a} ({int(days[a])} days)" if days is not None and a in days.index else a for a in snapshot.short_history[:10]
+    )
+    more = f" and {len(snapshot.short_history) - 10} more" if len(snapshot.short_history) > 10 else ""
+    return (
+        f"{len(snapshot.short_history)} name(s) have less return history than the risk window: {shown}{more}; their "
+        "missing returns are sector proxies and they are not bought (rule 'short history: not bought')",
     )

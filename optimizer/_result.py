@@ -4,7 +4,6 @@ notebooks and files)."""
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -14,7 +13,13 @@ import pandas as pd
 
 from trimtab.constraints import BINDING_TOLERANCE, BuiltConstraint, Measurement
 
+from ._result_html import portfolio_html
+
 import numpy as np
+
+
+#: Status of a solve stopped by its time limit: the answer is verified, its optimality not proven.
+TIME_LIMIT_STATUS = "time_limit"
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,13 @@ class CardinalityReport:
     solves : int
         Convex re-solves (heuristic) or SCIP branch-and-bound nodes (exact).
     status : str
-        ``optimal`` (gap closed), ``time limit`` (exact stopped early) or ``heuristic``.
+        ``optimal`` (exact, gap closed), ``heuristic`` (the heuristic finished), or
+        ``time_limit``: ``cardinality.time_limit`` cut the solve short (SCIP stopped, or the
+        heuristic finished at once); the answer is verified, ``gap`` says how far it may be
+        from the optimum.
+    bound_note : str or None
+        What limits the bound, when something does: e.g. a risk model with no specific risk
+        (a full covariance), whose relaxation is no tighter than the job without count rules.
     """
 
     method: str
@@ -135,6 +146,7 @@ class CardinalityReport:
     tracking_error_bound: float | None
     solves: int
     status: str
+    bound_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +275,13 @@ class TargetPortfolio:
         Solver, TE, active share, groups, exposures, turnover and per-constraint reports.
     job_source : str
         Absolute path of the job file (empty for a job given as text), so an export can re-check it.
+    short_history : tuple of str
+        Names with less return history than the risk window (proxied, not bought).
+    warnings : tuple of str
+        What the user should know about the data behind the result.
+    benchmark_form : str
+        How the benchmark was given: constituent weights at the as-of date, or an index return
+        series (with how its risk was estimated).
     input_files : tuple of (str, str)
         ``(role, absolute path)`` of each data file the job read (``universe``, ``returns``,
         ``holdings``, vendor model files); empty for the embedded dataset or data given in memory.
@@ -281,6 +300,9 @@ class TargetPortfolio:
     diagnostics: Diagnostics
     job_source: str = ""
     input_files: tuple[tuple[str, str], ...] = ()
+    benchmark_form: str = "constituent weights at the as-of date"
+    short_history: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Per asset, sorted by asset_id: sector, benchmark, target, active, current weight and trade."""
@@ -308,6 +330,9 @@ class TargetPortfolio:
             "job_sha256": self.job_sha256,
             "job_source": self.job_source,
             "risk_model": self.risk_model,
+            "benchmark": self.benchmark_form,
+            "short_history": list(self.short_history),
+            "warnings": list(self.warnings),
             "tracking_error": d.tracking_error,
             "factor_tracking_error": d.factor_tracking_error,
             "specific_tracking_error": d.specific_tracking_error,
@@ -354,27 +379,7 @@ class TargetPortfolio:
         )
 
     def _repr_html_(self) -> str:
-        d = self.diagnostics
-        head = (
-            f"<h4>{html.escape(self.job_name or 'trimtab job')} — {html.escape(d.status)}</h4>"
-            f"<p>{html.escape(self.dataset)}, as of {self.as_of.date()} · risk model {html.escape(self.risk_model)}"
-            f" · solver {html.escape(d.solver)} in {d.solve_seconds:.3f} s</p>"
-            f"<p>Tracking error <b>{d.tracking_error:.3%}</b> · active share {d.active_share:.1%}"
-            f" · turnover (two-way) {d.turnover:.1%} · {d.names_held} names</p>"
-        )
-        groups = pd.DataFrame(d.groups).T
-        exposures = pd.Series(d.active_exposures, name="active exposure (σ)").to_frame()
-        return (
-            head
-            + "<h5>Constraints</h5>"
-            + d.constraints_frame().to_html(index=False, float_format=lambda x: f"{x:.6g}")
-            + "<h5>Groups</h5>"
-            + groups.to_html(float_format=lambda x: f"{x:.4f}")
-            + "<h5>Active exposures</h5>"
-            + exposures.to_html(float_format=lambda x: f"{x:+.4f}")
-            + "<h5>Largest active weights</h5>"
-            + self.top_active().to_html(float_format=lambda x: f"{x:.4f}")
-        )
+        return portfolio_html(self)
 
 
 def _json_number(value: Any) -> Any:

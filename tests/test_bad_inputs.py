@@ -9,6 +9,7 @@ and an output directory left as it was.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,3 +168,38 @@ def test_a_real_process_never_prints_a_traceback(trimtab_process, tmp_path):
         done = trimtab_process(*args, cwd=tmp_path)
         assert done.returncode == code, done.stderr
         assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_lower_case_asset_ids_in_the_constraint_table_are_printed(toy, capsys):
+    """``[t003]`` is a rich style tag unless escaped: the tightest row of a per-name rule must show."""
+    from trimtab import optimizer
+    from trimtab.constraints import loads_job
+    from trimtab.optimizer.cli import print_summary
+
+    snapshot, model = toy
+    lower = lambda frame: frame.rename(index=str.lower)  # noqa: E731
+    ids = snapshot.asset_ids.str.lower()
+    data = type(snapshot)(
+        dataset="toy", as_of=snapshot.as_of, assets=lower(snapshot.assets), benchmark_weights=lower(snapshot.benchmark_weights),
+        holdings=lower(snapshot.holdings), characteristics=lower(snapshot.characteristics),
+        returns=snapshot.returns.set_axis(ids, axis=1), groups={"TOP5": tuple(ids[:5])},
+    )
+    risk = type(model)(tuple(ids), model.factor_names, model.exposures, model.factor_cov_sqrt, model.specific_vol, name="toy")
+    job = loads_job("name: lower\nconstraints:\n  - group_weight: {group: TOP5, max: 0.3}\n  - asset_weight: {max: 0.05}\n")
+    target = optimizer.optimize(job, snapshot=data, risk_model=risk)
+    (report,) = [r for r in target.diagnostics.constraints if r.kind == "asset_weight"]
+    assert report.row and report.row == report.row.lower()
+    print_summary(target)
+    assert f"[{report.row}]" in capsys.readouterr().out
+
+
+def test_a_solve_cut_short_by_its_time_limit_exits_6_and_writes_its_verified_answer(tmp_path, capsys):
+    job = tmp_path / "job.yaml"
+    job.write_text(f"extends: {DEFAULT_JOB}\ncardinality: {{max_names: 400, method: heuristic, time_limit: 0.001}}\n")
+    code = run(["optimize", str(job), "--out", str(tmp_path / "out"), "-q"])
+    out, err = capsys.readouterr()
+    assert code == 6, err
+    assert "time limit" in err and "not proven optimal" in err
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["status"] == "time_limit" and summary["cardinality"]["status"] == "time_limit"
+    assert summary["cardinality"]["names_held"] <= 400

@@ -32,17 +32,20 @@ def backtest_command(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for the CSV files.", show_default=False)],
     rebalance: Annotated[str, typer.Option("--rebalance", help="monthly or quarterly.")] = "monthly",
     years: Annotated[
-        int | None, typer.Option("--years", help="Years of synthetic history (default: enough for --start).")
+        int | None,
+        typer.Option("--years", help="Years of synthetic history (default: enough for --start; source: files ignores it)."),
     ] = None,
     risk_free: Annotated[float, typer.Option("--risk-free", help="Annual risk-free rate for Sharpe (fraction).")] = 0.0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the files of a non-empty --out.")] = False,
 ) -> None:
     """Backtest a job: re-solve at each rebalance from drifted holdings, vs cap and equal weight.
 
-    Writes OUT/returns.csv (daily net returns of the three policies), OUT/rebalances.csv
-    (turnover, cost, ex-ante and realized TE, status per date), OUT/weights.csv and
-    OUT/summary.csv. Exit 2 on bad dates, a window that does not fit the history, or a job
-    whose data source has no history (source: files).
+    The history is the embedded synthetic market, or the job's own files (source: files:
+    the universe and a returns file spanning the backtest, ragged allowed, with
+    data.benchmark.weights for point-in-time constituents). Writes OUT/returns.csv (daily net
+    returns of the three policies), OUT/rebalances.csv (turnover, cost, ex-ante and realized
+    TE, status per date), OUT/weights.csv and OUT/summary.csv. Exit 2 on bad dates or data, a
+    window that does not fit the history, or a benchmark given as an index return series.
     """
     from ..research import REBALANCE_FREQUENCIES, as_date, backtest, check_output_dir
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -12,8 +13,8 @@ from rich.table import Table
 
 from trimtab.constraints import FactorExposure, JobSpec, UniverseInfo
 
-from .. import TargetPortfolio, as_job, diagnose, estimate_risk, load_market_data, optimize, write_files_atomically, write_run
-from ._common import ERRORS, EXIT_INFEASIBLE, fail, out, safe
+from .. import TIME_LIMIT_STATUS, TargetPortfolio, as_job, diagnose, estimate_risk, load_market_data, optimize, write_files_atomically, write_run
+from ._common import ERRORS, EXIT_INFEASIBLE, EXIT_TIME_LIMIT, err, fail, out, safe
 
 
 def _output_dir(job: JobSpec, out_dir: Path | None) -> Path:
@@ -39,7 +40,22 @@ def optimize_command(
         raise fail(error) from None
     if not quiet:
         print_summary(target)
+    for warning in target.warnings:
+        err.print(f"[yellow]warning[/]: {safe(warning)}", highlight=False, soft_wrap=True)
     out.print("wrote " + ", ".join(safe(p) for p in written.values()), highlight=False)
+    if target.diagnostics.status == TIME_LIMIT_STATUS:
+        card = target.diagnostics.cardinality
+        if card is not None and math.isfinite(card.gap):
+            gap = f": gap {card.gap:.4g} ({card.relative_gap:.1%} of the objective)"
+        else:
+            gap = ": no lower bound was proven in time"
+        hint = "raise cardinality.time_limit" + (", or use method: heuristic" if card is not None and card.method == "exact" else "")
+        err.print(
+            f"[yellow]time limit[/]: the solve stopped at its time_limit{gap}; the answer above is written and "
+            f"verified, but not proven optimal ({hint})",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_TIME_LIMIT)
 
 
 def diagnose_command(

@@ -91,12 +91,14 @@ class PortfolioCheck:
 
     def use_book(self, current_weights: np.ndarray) -> None:
         """Measure holdings-relative rules (turnover, no-trade, trade size) against the desk's actual book."""
-        view = _BookView(self.data.snapshot, self.data.risk_model, book=np.asarray(current_weights, dtype=float))
+        view = _BookView(
+            self.data.snapshot, self.data.risk_model, self.data.index_risk, book=np.asarray(current_weights, dtype=float)
+        )
         self.problem.context.assign(view)
 
     def tracking_error(self, weights: np.ndarray) -> float:
         """Annualized ex-ante TE of ``weights`` (fraction)."""
-        factor, specific = self.data.risk_model.variance_split(np.asarray(weights) - self.data.benchmark)
+        factor, specific = self.data.tracking_variance(weights)
         return float(np.sqrt(factor + specific))
 
     def violations(self, weights: np.ndarray, tolerance: float) -> list[Violation]:

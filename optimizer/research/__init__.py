@@ -29,7 +29,7 @@ from ._plots_portfolio import plot_active_weights, plot_sector_weights
 from ._plots_research import plot_backtest, plot_concentration, plot_frontier
 from ._risk_decomposition import RiskDecomposition, plot_risk_decomposition, risk_decomposition
 from ._report import REPORT_FILE, render_report, write_report
-from ._backtest import REBALANCE_FREQUENCIES, as_date, backtest
+from ._backtest import REBALANCE_FREQUENCIES, as_date, backtest, history_for_job, history_from_job
 from ._backtest_stats import BacktestResult, check_output_dir, format_summary
 
 __all__: list[str] = [
@@ -54,6 +54,8 @@ __all__ += [
     "Monitor",
     "as_date",
     "backtest",
+    "history_for_job",
+    "history_from_job",
     "check_output_dir",
     "format_summary",
     "monitor",

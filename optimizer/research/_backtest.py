@@ -9,6 +9,15 @@ cap-weighted benchmark (bought at the first rebalance and held: it drifts like t
 and the equal-weighted index (reset to 1/n of the names the job may hold at each rebalance,
 charged the same cost model). All three start from the benchmark's weights at the close of
 the first rebalance date. Accounting conventions: :mod:`._backtest_accounting`.
+
+Ragged histories (names listing and delisting) and point-in-time benchmarks: at each
+rebalance the universe is the names that trade that day (:meth:`MarketHistory.snapshot`).
+A missing return counts as 0 in the accounting, so a position in a name that stopped
+trading keeps its last value until the next rebalance, where it is sold: the optimizer sees
+the other holdings scaled up to sum to 1 (the proceeds), the sale counts in turnover, and no
+cost is charged on it (no rate for a name that no longer trades). The benchmark reference
+is then the benchmark itself, day by day (``w_b(t−1) · r_t``), rather than a buy-and-hold;
+the equal-weighted index is 1/m of the names that trade and may be held on each date.
 """
 
 from __future__ import annotations
@@ -20,21 +29,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trimtab import models
 from trimtab.constraints import DataView, JobSpec, Restricted
 from trimtab.models import DataError, MarketHistory
 
 from .. import InfeasibleError, SolverFailedError, as_job, estimate_risk, impact_rates, linear_rates, optimize, with_job_groups
 from ._backtest_accounting import buy_and_hold, linear_and_impact_cost, rebalance_schedule, simulate_policy
+from ._backtest_history import DEFAULT_WINDOW_DAYS, history_for_job, history_from_job
 from ._backtest_stats import BacktestResult, period_tracking_error
 
 #: Rebalance frequencies accepted by :func:`backtest`.
 REBALANCE_FREQUENCIES = ("monthly", "quarterly")
 
-#: Returns window (trading days) used to size the default history when the job's window is None.
-DEFAULT_WINDOW_DAYS = 756
-
-__all__ = ["REBALANCE_FREQUENCIES", "BacktestResult", "backtest", "history_for_job"]
+__all__ = ["DEFAULT_WINDOW_DAYS", "REBALANCE_FREQUENCIES", "BacktestResult", "backtest", "history_for_job", "history_from_job"]
 
 
 def backtest(
@@ -96,26 +102,32 @@ def backtest(
     schedule = _schedule(history, start_day, end_day, rebalance, window)
     first, last = schedule[0], history.dates[history.position(end_day)]
     returns = history.returns.loc[first:last]
+    ragged = bool(returns.isna().to_numpy().any())
+    if ragged:
+        returns = returns.fillna(0.0)  # a name that does not trade earns 0 (see the module docstring)
     benchmark = history.benchmark_weights_at(first).to_numpy()
     with_job_groups(job, history.snapshot(first, window))  # names checked before any solve
 
     rows: dict[pd.Timestamp, dict[str, object]] = {}
-    cost_rates: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray]] = {}
+    cost_rates: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def optimized_target(date: pd.Timestamp, drifted: np.ndarray) -> np.ndarray | None:
-        snapshot = history.snapshot(date, window, holdings=pd.Series(drifted, index=history.asset_ids))
+        trading = history.trading_at(date).to_numpy()
+        held = drifted if trading.all() else _sell_what_stopped_trading(drifted, trading)
+        snapshot = history.snapshot(date, window, holdings=pd.Series(held[trading], index=history.asset_ids[trading]))
         risk_started = time.perf_counter()
         risk_model = estimate_risk(job, snapshot)
         risk_seconds = time.perf_counter() - risk_started
         data = DataView(snapshot, risk_model)
+        positions = history.asset_ids.get_indexer(snapshot.asset_ids)
         if job.costs is not None:
-            cost_rates[date] = (linear_rates(data, job.costs), impact_rates(data, job.costs))
+            cost_rates[date] = (positions, linear_rates(data, job.costs), impact_rates(data, job.costs))
         row: dict[str, object] = {"risk_seconds": risk_seconds, "message": ""}
         try:
             target = optimize(job, snapshot=snapshot, risk_model=risk_model)
         except (InfeasibleError, SolverFailedError) as error:
             status = "infeasible" if isinstance(error, InfeasibleError) else "solver_failed"
-            active = drifted - data.benchmark
+            active = held[positions] - data.benchmark
             row.update(status=status, solve_seconds=math.nan, ex_ante_te=risk_model.volatility(active))
             row["message"] = str(error).splitlines()[0][:300]
             rows[date] = row
@@ -123,21 +135,27 @@ def backtest(
         d = target.diagnostics
         row.update(status=d.status, solve_seconds=d.solve_seconds, ex_ante_te=d.tracking_error)
         rows[date] = row
-        return target.weights.to_numpy()
+        full = np.zeros(len(history.asset_ids))
+        full[positions] = target.weights.reindex(snapshot.asset_ids).to_numpy()
+        return full
 
     def job_cost(date: pd.Timestamp, drifted: np.ndarray, target: np.ndarray) -> float:
         if job.costs is None:
             return 0.0
-        return linear_and_impact_cost(*cost_rates[date], target - drifted)
+        positions, linear, impact = cost_rates[date]
+        return linear_and_impact_cost(linear, impact, (target - drifted)[positions])
 
     optimized = simulate_policy(returns, schedule, benchmark, optimized_target, job_cost, name="optimized")
-    equal = job_equal_weights(job, history.asset_ids)
+    equal_at = _equal_weights_by_date(job, history, ragged)
     equal_weighted = simulate_policy(
-        returns, schedule, benchmark, lambda date, drifted: equal, job_cost, name="equal_weighted"
+        returns, schedule, benchmark, lambda date, drifted: equal_at(date), job_cost, name="equal_weighted"
     )
-    cap_weighted = buy_and_hold(returns, first, benchmark, name="cap_weighted")
+    if ragged or history.point_in_time_benchmark is not None:
+        cap_weighted = _benchmark_returns(history, returns, name="cap_weighted")
+    else:
+        cap_weighted = buy_and_hold(returns, first, benchmark, name="cap_weighted").returns
 
-    daily = pd.concat([optimized.returns, cap_weighted.returns, equal_weighted.returns], axis=1)
+    daily = pd.concat([optimized.returns, cap_weighted, equal_weighted.returns], axis=1)
     daily.index.name = "date"
     records = pd.DataFrame.from_dict(rows, orient="index")
     rebalances = pd.DataFrame(
@@ -170,34 +188,41 @@ def backtest(
     )
 
 
-def history_for_job(job: JobSpec, start: pd.Timestamp, years: int | None = None) -> MarketHistory:
-    """The market history of the job's data source: the embedded synthetic market, extended back.
-
-    With ``years`` None the history is long enough for ``start`` plus the risk model's
-    window (and a year of margin).
-
-    Raises
-    ------
-    DataError
-        For ``source: files``: one snapshot is not a history (pass ``history=`` instead).
-    """
-    if job.data.source != "embedded":
-        raise DataError(
-            f"{job.source}: data source {job.data.source!r} is a single snapshot, not a history; "
-            "backtest the embedded data, or from Python pass history=models.MarketHistory(...)"
-        )
-    if years is None:
-        window = job.risk_model.window or DEFAULT_WINDOW_DAYS
-        span = (models.SYNTHETIC_AS_OF - start).days / 365.25
-        years = max(6, math.ceil(span + window / models.TRADING_DAYS_PER_YEAR) + 1)
-    return models.load_synthetic_history(job.data.seed, years)
-
-
-def job_equal_weights(job: JobSpec, asset_ids: pd.Index) -> np.ndarray:
-    """1/m on each of the m names the job may hold (not in a ``restricted`` list), 0 elsewhere."""
+def job_equal_weights(job: JobSpec, asset_ids: pd.Index, trading: np.ndarray | None = None) -> np.ndarray:
+    """1/m on each of the m names the job may hold (not in a ``restricted`` list; trading, if given), 0 elsewhere."""
     restricted = {a for c in job.constraints if isinstance(c, Restricted) for a in c.assets}
     eligible = ~asset_ids.isin(sorted(restricted))
+    if trading is not None:
+        eligible &= trading
     return eligible / eligible.sum()
+
+
+def _equal_weights_by_date(job: JobSpec, history: MarketHistory, ragged: bool):  # noqa: ANN202
+    """``date -> weights`` of the equal-weighted index: fixed, or over the names trading on the date."""
+    if not ragged:
+        fixed = job_equal_weights(job, history.asset_ids)
+        return lambda date: fixed
+    return lambda date: job_equal_weights(job, history.asset_ids, history.trading_at(date).to_numpy())
+
+
+def _sell_what_stopped_trading(drifted: np.ndarray, trading: np.ndarray) -> np.ndarray:
+    """Drifted weights with positions in names that no longer trade sold at their last value, pro rata."""
+    kept = np.where(trading, drifted, 0.0)
+    total = kept.sum()
+    if not total > 0:
+        raise DataError("every name the portfolio holds has stopped trading; nothing is left to rebalance from")
+    return kept * (drifted.sum() / total)
+
+
+def _benchmark_returns(history: MarketHistory, returns: pd.DataFrame, *, name: str) -> pd.Series:
+    """Daily returns of the benchmark itself: ``w_b(t−1) · r_t`` (a missing return counting as 0)."""
+    values = returns.to_numpy(dtype=float)
+    days = returns.index
+    daily = np.fromiter(
+        (history.benchmark_weights_at(days[i]).to_numpy() @ values[i + 1] for i in range(len(days) - 1)),
+        dtype=float, count=len(days) - 1,
+    )
+    return pd.Series(daily, index=days[1:], name=name)
 
 
 def as_date(value: str | pd.Timestamp, name: str) -> pd.Timestamp:

@@ -162,6 +162,14 @@ EXAMPLES = [
         None,
     ),
     (
+        "no_buy",
+        {"assets": ["T000", "T002"]},
+        _ids(["T000", "T002"]),
+        None,
+        lambda s: s.holdings[["T000", "T002"]].to_numpy(),
+        None,
+    ),
+    (
         "max_trade_adv",
         {"max": 0.02, "nav": 1e8},
         lambda w, s, m: (w - s.holdings).abs().to_numpy(),

@@ -41,6 +41,7 @@ MINIMAL: dict[str, dict[str, object]] = {
     "restricted": {"assets": ["SP001"]},
     "must_hold": {"assets": ["SP001"]},
     "no_trade": {"assets": ["SP001"]},
+    "no_buy": {"assets": ["SP001"]},
     "max_trade_adv": {"max": 0.1, "nav": 1e9},
     "max_position_adv": {"max": 1.0, "nav": 1e9},
 }

@@ -163,11 +163,16 @@ def test_hand_history_with_an_index_as_benchmark():
 
 def test_bad_histories_are_refused():
     ids = pd.Index(["A", "B"], name="asset_id")
-    dates = pd.DatetimeIndex(["2020-01-02", "2020-01-03"])
+    dates = pd.DatetimeIndex(["2020-01-02", "2020-01-03", "2020-01-06"])
     assets = pd.DataFrame({"sector": ["X", "Y"], "market_cap": [1.0, 2.0], "price": [1.0, 1.0], "adv": [1.0, 1.0]}, index=ids)
-    bad = pd.DataFrame([[0.0, np.nan], [0.0, 0.0]], index=dates, columns=ids)
+    gap = pd.DataFrame([[0.0, 0.01], [0.0, np.nan], [0.0, 0.0]], index=dates, columns=ids)  # inside B's life
+    with pytest.raises(DataError, match="B on 2020-01-03"):
+        MarketHistory("bad", assets, gap)
+    infinite = pd.DataFrame([[0.0, np.inf], [0.0, 0.0], [0.0, 0.0]], index=dates, columns=ids)
     with pytest.raises(DataError, match="B on 2020-01-02"):
-        MarketHistory("bad", assets, bad)
-    wiped = pd.DataFrame([[0.0, 0.0], [-1.0, 0.0]], index=dates, columns=ids)
+        MarketHistory("bad", assets, infinite)
+    wiped = pd.DataFrame([[0.0, 0.0], [-1.0, 0.0], [0.0, 0.0]], index=dates, columns=ids)
     with pytest.raises(DataError, match="A on 2020-01-03"):
         MarketHistory("bad", assets, wiped)
+    listing = pd.DataFrame([[0.0, np.nan], [0.0, 0.01], [0.0, 0.0]], index=dates, columns=ids)  # B lists on day 2
+    MarketHistory("ragged", assets, listing)

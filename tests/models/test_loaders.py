@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from trimtab.models import DataError, MarketSnapshot
-from trimtab.models._loaders import NOMINAL_TOTAL_MARKET_CAP, load_snapshot, prices_to_returns
+from trimtab.models._loaders import load_snapshot, prices_to_returns
 
 _spec = importlib.util.spec_from_file_location("trimtab_tests_user_files", Path(__file__).with_name("user_files.py"))
 user_files = importlib.util.module_from_spec(_spec)
@@ -89,12 +89,16 @@ def test_benchmark_from_benchmark_weight_overrides_market_cap(tmp_path: Path) ->
     )
 
 
-def test_benchmark_weight_without_market_cap_sets_nominal_caps(tmp_path: Path) -> None:
+def test_benchmark_weight_without_market_cap_leaves_caps_missing_and_says_so(tmp_path: Path) -> None:
     universe = universe_frame().drop(columns=["market_cap", "price", "adv"])
     universe["benchmark_weight"] = [0.1, 0.3, 0.05, 0.2, 0.25, 0.1]
     snap = load_snapshot(**write_all(tmp_path, universe=universe))
-    np.testing.assert_allclose(snap.market_caps, snap.benchmark_weights * NOMINAL_TOTAL_MARKET_CAP)
+    assert snap.assets["market_cap"].isna().all()  # never invented from the weights
     assert snap.assets["price"].isna().all() and snap.assets["adv"].isna().all()
+    np.testing.assert_allclose(snap.benchmark_weights.sum(), 1.0)
+    with pytest.raises(DataError, match="no 'market_cap' column") as info:
+        snap.market_caps
+    assert "top_n_by_cap" in str(info.value) and "fundamental" in str(info.value)
 
 
 def test_shares_are_converted_to_weights_with_price(tmp_path: Path) -> None:

@@ -90,3 +90,19 @@ def test_readme_check_catches_a_missing_or_unknown_method():
     assert _paragraph_methods(without_oas) != list(RISK_MODEL_REGISTRY)
     with_barra = text.replace("| vendor", "| vendor | barra").replace("`vendor` (", "`barra`, `vendor` (")
     assert _comment_methods(with_barra)[-1] == "barra" and "barra" in _paragraph_methods(with_barra)
+
+
+def test_ewma_counts_the_effective_days_of_its_weights():
+    """Halflife 63 over 1,259 days weighs like (Σw)²/Σw² ≈ 181.8 equal days: enough for 90 names, not 91."""
+    ewma = RISK_MODEL_REGISTRY["ewma"]
+    shape = {n: WindowShape(n_assets=n, params={"halflife": 63, "periods_per_year": 252}) for n in (90, 91, 432)}
+    ewma.check_window(1259, shape[90])
+    with pytest.raises(DataError) as info:
+        ewma.check_window(1259, shape[432])
+    message = str(info.value)
+    assert "864 effective days" in message and "181.8" in message and "1259-day window" in message
+    with pytest.raises(DataError, match="182 effective days"):
+        ewma.check_window(1259, shape[91])
+    RISK_MODEL_REGISTRY["sample"].check_window(182, WindowShape(n_assets=91))  # equal weights: raw days count
+    with pytest.raises(DataError, match="60-day floor"):  # the raw window still clears the floor
+        ewma.check_window(59, WindowShape(n_assets=2, params={"halflife": 1e9}))

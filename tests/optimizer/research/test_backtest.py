@@ -353,12 +353,24 @@ def test_cli_bad_dates_exit_2_naming_the_date(tmp_path, start, end, extra, named
     assert not (tmp_path / "bt").exists()
 
 
-def test_cli_refuses_a_files_job(tmp_path, skfolio_user_files):
+def test_cli_backtests_a_files_job(tmp_path, skfolio_user_files):
     job = tmp_path / "files.yaml"
     paths = skfolio_user_files
     job.write_text(
         f"data: {{source: files, universe: {paths['universe']}, returns: {paths['returns']}}}\n"
-        "risk_model: {method: ledoit_wolf, window: 252}\nconstraints: [long_only]\n"
+        "risk_model: {method: ledoit_wolf, window: 252}\nconstraints: [{asset_weight: {max: 0.15}}]\n"
     )
-    result, text = invoke(job, "--start", "2022-01-01", "--end", "2022-12-28", "--out", tmp_path / "bt")
-    assert result.exit_code == 2 and "'files'" in text and "history" in text
+    out = tmp_path / "bt"
+    result, text = invoke(job, "--start", "2022-01-01", "--end", "2022-12-28", "--out", out)
+    assert result.exit_code == 0, result.output
+    weights = pd.read_csv(out / "weights.csv", index_col="date")
+    assert len(weights) == 11 and list(weights.columns) == sorted(weights.columns)  # month ends Jan..Nov 2022
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-9)
+    assert weights.to_numpy().max() <= 0.15 + 1e-7
+    index = pd.read_csv(paths["returns"], index_col="date", parse_dates=True)
+    caps = pd.read_csv(paths["universe"], index_col="asset_id")["market_cap"]
+    returns = pd.read_csv(out / "returns.csv", index_col="date", parse_dates=True)
+    # the cap-weighted reference is the universe's caps drifted back: its first day's return by hand
+    first, day = pd.Timestamp("2022-01-31"), returns.index[0]
+    at_first = caps / (1 + index.loc[first:].iloc[1:]).prod()  # cap(first) = cap(T) / Π_{s > first} (1 + r_s)
+    assert returns.loc[day, "cap_weighted"] == pytest.approx((at_first / at_first.sum()) @ index.loc[day], rel=1e-10)
