@@ -24,7 +24,7 @@ from ._compiled import OBJECTIVE_SCALE, ROUNDING_TOLERANCE, VERIFY_TOLERANCE, Co
 from ._costs import impact_rates, linear_rates
 from ._errors import ExportError, InfeasibleError, OutputError, SolverFailedError
 from ._infeasibility import ConflictMember, Diagnosis
-from ._inputs import as_job, estimate_risk, load_market_data, with_job_groups
+from ._inputs import as_job, estimate_index_risk, estimate_risk, load_market_data, with_job_groups
 from ._output import directory_lock, refuse_to_overwrite, write_files_atomically, write_new_files
 from ._prepared import HELD_THRESHOLD, PreparedProblem, job_input_files, prepare
 from ._result import TIME_LIMIT_STATUS, CardinalityReport, ConstraintReport, Diagnostics, Solution, TargetPortfolio
@@ -59,6 +59,7 @@ __all__ = [
     "compiled_problem",
     "diagnose",
     "directory_lock",
+    "estimate_index_risk",
     "estimate_risk",
     "impact_rates",
     "job_input_files",

@@ -29,10 +29,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trimtab import models
 from trimtab.constraints import DataView, JobSpec, Restricted
 from trimtab.models import DataError, MarketHistory
 
-from .. import InfeasibleError, SolverFailedError, as_job, estimate_risk, impact_rates, linear_rates, optimize, with_job_groups
+from .. import (
+    InfeasibleError,
+    SolverFailedError,
+    as_job,
+    estimate_index_risk,
+    estimate_risk,
+    impact_rates,
+    linear_rates,
+    optimize,
+    with_job_groups,
+)
 from ._backtest_accounting import buy_and_hold, linear_and_impact_cost, rebalance_schedule, simulate_policy
 from ._backtest_history import DEFAULT_WINDOW_DAYS, history_for_job, history_from_job
 from ._backtest_stats import BacktestResult, period_tracking_error
@@ -117,8 +128,9 @@ def backtest(
         snapshot = history.snapshot(date, window, holdings=pd.Series(held[trading], index=history.asset_ids[trading]))
         risk_started = time.perf_counter()
         risk_model = estimate_risk(job, snapshot)
+        index_risk = estimate_index_risk(job, snapshot, risk_model)
         risk_seconds = time.perf_counter() - risk_started
-        data = DataView(snapshot, risk_model)
+        data = DataView(snapshot, risk_model, index_risk)
         positions = history.asset_ids.get_indexer(snapshot.asset_ids)
         if job.costs is not None:
             cost_rates[date] = (positions, linear_rates(data, job.costs), impact_rates(data, job.costs))
@@ -127,8 +139,7 @@ def backtest(
             target = optimize(job, snapshot=snapshot, risk_model=risk_model)
         except (InfeasibleError, SolverFailedError) as error:
             status = "infeasible" if isinstance(error, InfeasibleError) else "solver_failed"
-            active = held[positions] - data.benchmark
-            row.update(status=status, solve_seconds=math.nan, ex_ante_te=risk_model.volatility(active))
+            row.update(status=status, solve_seconds=math.nan, ex_ante_te=math.sqrt(sum(data.tracking_variance(held[positions]))))
             row["message"] = str(error).splitlines()[0][:300]
             rows[date] = row
             return None
@@ -150,7 +161,9 @@ def backtest(
     equal_weighted = simulate_policy(
         returns, schedule, benchmark, lambda date, drifted: equal_at(date), job_cost, name="equal_weighted"
     )
-    if ragged or history.point_in_time_benchmark is not None:
+    if job.data.benchmark is not None and job.data.benchmark.form == "returns":
+        cap_weighted = _index_returns(job, returns.index[1:])  # the index the job tracks
+    elif ragged or history.point_in_time_benchmark is not None:
         cap_weighted = _benchmark_returns(history, returns, name="cap_weighted")
     else:
         cap_weighted = buy_and_hold(returns, first, benchmark, name="cap_weighted").returns
@@ -212,6 +225,25 @@ def _sell_what_stopped_trading(drifted: np.ndarray, trading: np.ndarray) -> np.n
     if not total > 0:
         raise DataError("every name the portfolio holds has stopped trading; nothing is left to rebalance from")
     return kept * (drifted.sum() / total)
+
+
+def _index_returns(job: JobSpec, days: pd.DatetimeIndex) -> pd.Series:
+    """The daily returns of the index a job tracks (``data.benchmark.returns``) on ``days``.
+
+    Raises
+    ------
+    DataError
+        The index file has no return on some of the days (naming them).
+    """
+    spec = job.data.benchmark
+    assert spec is not None and spec.returns is not None and spec.column is not None
+    path = job.resolve(spec.returns)
+    index = models.load_index_returns(path, spec.column).reindex(days)
+    missing = days[index.isna().to_numpy()]
+    if len(missing):
+        shown = ", ".join(d.date().isoformat() for d in missing[:5])
+        raise DataError(f"benchmark returns file {path}: no {spec.column!r} return on {len(missing)} backtest day(s), e.g. {shown}")
+    return index.rename("cap_weighted")
 
 
 def _benchmark_returns(history: MarketHistory, returns: pd.DataFrame, *, name: str) -> pd.Series:

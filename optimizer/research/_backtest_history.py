@@ -36,8 +36,7 @@ def history_for_job(job: JobSpec, start: pd.Timestamp, years: int | None = None)
     Raises
     ------
     DataError
-        Bad files (naming file, asset and date), or a job whose benchmark is an index
-        return series (not yet supported by backtests).
+        Bad files (naming file, asset and date).
     """
     if job.data.source == "files":
         return history_from_job(job)
@@ -52,26 +51,21 @@ def history_from_job(job: JobSpec) -> MarketHistory:
     """A :class:`MarketHistory` from a ``source: files`` job (:func:`trimtab.models.load_history`).
 
     The job's ``universe`` and ``returns`` span the backtest and its risk window; the
-    benchmark is ``data.benchmark.weights`` (point-in-time) when given. A ``holdings`` file
-    is not used: a backtest starts from the benchmark.
+    benchmark is ``data.benchmark.weights`` (point-in-time) when given, else the universe's
+    weights or caps (also the starting book when the benchmark is an index return series,
+    whose returns the backtest then tracks). A ``holdings`` file is not used: a backtest
+    starts from the benchmark.
 
     Raises
     ------
     DataError
-        A job that is not ``source: files``, a benchmark given as an index return series
-        (``data.benchmark.returns``; not yet supported by backtests), or bad files.
+        A job that is not ``source: files``, or bad files.
     """
     spec = job.data
     if spec.source != "files":
         raise DataError(f"{job.source}: history_from_job needs a 'source: files' job, got {spec.source!r}")
-    if spec.benchmark is not None and spec.benchmark.form == "returns":
-        raise DataError(
-            f"{job.source}: data.benchmark.returns (an index return series) is not supported by backtests yet; "
-            "give data.benchmark.weights (point-in-time constituents, a long file date, asset_id, weight) or the "
-            "universe's benchmark_weight / market_cap"
-        )
     assert spec.universe is not None and spec.returns is not None  # enforced by DataSpec
-    weights = None if spec.benchmark is None else spec.benchmark.weights
+    weights = None if spec.benchmark is None else spec.benchmark.weights  # None for an index return series
     return models.load_history(
         job.resolve(spec.universe),
         job.resolve(spec.returns),

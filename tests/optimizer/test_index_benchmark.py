@@ -121,3 +121,29 @@ def test_an_index_file_that_misses_window_dates_is_named(index_files, tmp_path):
     old.to_csv(broken, index=False)
     with pytest.raises(trimtab.DataError, match=r"index_gap.csv.*no return on any date of the risk window .* covers 19"):
         trimtab.optimize(_job(files, tmp_path, "sample"))
+
+
+def test_a_backtest_tracks_the_index_series_itself(tmp_path):
+    """Backtest from files against the index's return series: the reference column is the index."""
+    from trimtab.optimizer.research import backtest
+
+    spec = importlib.util.spec_from_file_location(
+        "make_files", Path(__file__).parents[2] / "examples" / "real_sp500" / "make_files.py"
+    )
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    files = make.make_files(tmp_path, start="2017-01-03")
+    job = tmp_path / "job.yaml"
+    job.write_text(
+        "name: bt_index\ndata: {source: files, universe: universe.csv, returns: returns.csv.gz, "
+        "benchmark: {returns: index_returns.csv, column: SP500}}\n"
+        "risk_model: {method: ledoit_wolf, window: 504}\nconstraints:\n  - asset_weight: {max: 0.15}\n"
+    )
+    result = backtest(job, "2021-01-01", "2022-12-28", "quarterly")
+    index = pd.read_csv(files["index"], parse_dates=["date"], index_col="date")["SP500"]
+    pd.testing.assert_series_equal(
+        result.returns["cap_weighted"], index.reindex(result.returns.index), check_names=False, check_freq=False
+    )
+    rebalances = result.rebalances
+    assert len(rebalances) == 7 and (rebalances["status"] == "optimal").all()  # quarter ends 2021-03 … 2022-09
+    assert rebalances["ex_ante_te"].between(0.01, 0.15).all()  # a 20-stock portfolio tracks the index to a few %

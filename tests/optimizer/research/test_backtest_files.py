@@ -103,13 +103,17 @@ def test_a_universe_without_caps_works_with_benchmark_weights(tmp_path):
         trimtab.optimize(capped)
 
 
-def test_a_benchmark_return_series_is_refused_by_backtests_for_now(tmp_path):
+def test_a_benchmark_return_series_backtests_and_a_missing_day_is_named(tmp_path):
     paths = ragged.write_ragged(tmp_path)
-    index = ragged.ragged_returns().mean(axis=1).rename("IDX").reset_index()
-    index.to_csv(tmp_path / "index.csv", index=False)
+    index = ragged.ragged_returns().mean(axis=1).rename("IDX")
+    index.reset_index().to_csv(tmp_path / "index.csv", index=False)
     job = _job(tmp_path, "series", "{source: files, universe: universe.csv, returns: returns.csv, "
                                     "benchmark: {returns: index.csv, column: IDX}}")
-    with pytest.raises(DataError, match=r"data\.benchmark\.returns .*not supported by backtests yet"):
+    result = backtest(job, "2020-01-01", DATES[-1], "monthly")
+    np.testing.assert_allclose(result.returns["cap_weighted"], index.reindex(result.returns.index), atol=1e-12)
+    gap = result.returns.index[5]
+    index.drop(gap).reset_index().to_csv(tmp_path / "index.csv", index=False)
+    with pytest.raises(DataError, match=rf"index.csv.*no.* return on 1 .*{gap.date()}"):
         backtest(job, "2020-01-01", DATES[-1], "monthly")
     assert paths["returns"].exists()
 
