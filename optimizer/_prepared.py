@@ -28,6 +28,12 @@ from ._result import Diagnostics, Solution, TargetPortfolio
 #: A name counts as held above this weight (fraction of NAV).
 HELD_THRESHOLD = 1e-6
 
+#: From this many assets on, a full-covariance model (no specific risk) is solved with its
+#: covariance as the objective's quadratic rather than in factor form with a dense n×n root:
+#: about twice as fast a solve at 500 names, but compiled once per covariance (a backtest
+#: recompiles at each rebalance). Below it, the DPP factor form re-solves without recompiling.
+DENSE_QUADRATIC_MIN_ASSETS = 200
+
 #: The name of the rule trimtab adds on names with too short a return history.
 SHORT_HISTORY_RULE = "short history: not bought"
 
@@ -140,7 +146,11 @@ def prepare(
     started = time.perf_counter()
     universe = UniverseInfo.from_data(snapshot, risk_model)
     job.check_universe(universe)  # names only a risk model knows (factor_exposure on style:size)
-    problem = compiled_problem(universe, risk_model.n_factors, _constraints(job, snapshot), job.costs, job.cardinality)
+    full_covariance = not np.any(risk_model.specific_vol > 0) and snapshot.n_assets >= DENSE_QUADRATIC_MIN_ASSETS
+    dense = risk_model.loadings @ risk_model.loadings.T if full_covariance else None
+    problem = compiled_problem(
+        universe, risk_model.n_factors, _constraints(job, snapshot), job.costs, job.cardinality, dense_covariance=dense
+    )
     build_seconds = time.perf_counter() - started
     files = job_input_files(job, data=snapshot_given is None, risk_model=risk_model_given is None)
     return PreparedProblem(job, DataView(snapshot, risk_model, index_risk), problem, build_seconds, risk_seconds, files)
@@ -181,13 +191,13 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
     wb, w0 = data.benchmark, data.holdings
     active = w - wb
     factor_var, specific_var = data.tracking_variance(w)  # for an index series, κ is in the specific part
+    labels, codes = data.sector_index
+    target_by_sector = np.bincount(codes, weights=w, minlength=len(labels))
+    benchmark_by_sector = np.bincount(codes, weights=wb, minlength=len(labels))
     sectors = pd.DataFrame(
-        {
-            "target": pd.Series(w, index=ids).groupby(snapshot.sectors).sum(),
-            "benchmark": pd.Series(wb, index=ids).groupby(snapshot.sectors).sum(),
-        }
-    ).sort_index()
-    sectors["active"] = sectors["target"] - sectors["benchmark"]
+        {"target": target_by_sector, "benchmark": benchmark_by_sector, "active": target_by_sector - benchmark_by_sector},
+        index=pd.Index(labels, name=snapshot.sectors.name),
+    )
     groups = {name: data.group_mask(members) for name, members in snapshot.groups.items()}
     for constraint in job.constraints:
         members = constraint.defined_group(data)

@@ -89,12 +89,11 @@ def test_solver_word_is_not_trusted(toy, monkeypatch):
     job = loads_job(JOB)
     problem = _problem(job, snapshot, model)
 
-    def lying_solve(*args, **kwargs):
+    def lying_solve(target, name, options):
         problem.context.weights.value = snapshot.benchmark_weights.to_numpy()  # violates TOP5 and value
-        problem.problem._status = cp.OPTIMAL  # noqa: SLF001 - simulate a solver claiming success
-        return 0.0
+        target._status = cp.OPTIMAL  # noqa: SLF001 - simulate a solver claiming success
 
-    monkeypatch.setattr(problem.problem, "solve", lying_solve)
+    monkeypatch.setattr(problem, "run_solver", lying_solve)
     with pytest.raises(SolverFailedError) as info:
         problem.solve(DataView(snapshot, model), job.solver)
     message = str(info.value)
@@ -106,14 +105,14 @@ def test_falls_back_to_the_next_solver(toy, monkeypatch):
     snapshot, model = toy
     job = loads_job(JOB)
     problem = _problem(job, snapshot, model)
-    real_solve = problem.problem.solve
+    real_solve = problem.run_solver
 
-    def flaky(*args, solver=None, **kwargs):
-        if solver == "CLARABEL":
+    def flaky(target, name, options):
+        if name == "CLARABEL":
             raise cp.error.SolverError("simulated crash")
-        return real_solve(*args, solver=solver, **kwargs)
+        return real_solve(target, name, options)
 
-    monkeypatch.setattr(problem.problem, "solve", flaky)
+    monkeypatch.setattr(problem, "run_solver", flaky)
     solution = problem.solve(DataView(snapshot, model), job.solver)
     assert solution.solver == "SCS"
     # Clarabel is tried three ways (see SOLVER_ATTEMPTS), then the fallback.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 import pytest
@@ -79,18 +78,18 @@ def test_compiled_once_and_the_same_problem_solved(data, monkeypatch):
     snapshot, model = data
     _compiled._CACHE.clear()
     built, solved = [], []
-    original_init, original_solve = _compiled.CompiledProblem.__init__, cp.Problem.solve
+    original_init, original_run = _compiled.CompiledProblem.__init__, _compiled.CompiledProblem.run_solver
 
     def counting_init(self, *args, **kwargs):
         built.append(self)
         original_init(self, *args, **kwargs)
 
-    def recording_solve(self, *args, **kwargs):
-        solved.append(self)
-        return original_solve(self, *args, **kwargs)
+    def recording_run(self, problem, name, options):
+        solved.append(problem)
+        return original_run(self, problem, name, options)
 
     monkeypatch.setattr(_compiled.CompiledProblem, "__init__", counting_init)
-    monkeypatch.setattr(cp.Problem, "solve", recording_solve)
+    monkeypatch.setattr(_compiled.CompiledProblem, "run_solver", recording_run)
     result = frontier(loads_job(job_text()), "MAG7 weight <= 0.2", [0.3, 0.25, 0.2, 0.15, 0.1], snapshot=snapshot,
                       risk_model=model)
     assert result.points["feasible"].all()
