@@ -1,5 +1,10 @@
-"""The ``trimtab`` command line, the top floor: it imports the core at module level and the
-export and research packages only inside the commands that use them.
+"""The ``trimtab`` command line, the top floor: it imports the core, the export and research
+packages (and numpy, pandas, CVXPY through them) only inside the commands that use them.
+
+Start-up: at module level every command module imports only typer, rich and the standard
+library, so ``trimtab --help`` and each command's ``--help`` load neither CVXPY nor pandas
+(``tests/test_startup.py`` counts the modules loaded). A new command module follows the same
+rule and is added to :data:`COMMAND_MODULES`.
 
 Commands: ``optimize``, ``diagnose``, ``validate`` (one job); ``export``, ``send`` (orders);
 ``backtest``, ``frontier``, ``monitor``, ``report`` (research).
@@ -13,6 +18,8 @@ cause prints one paragraph naming the file, field, asset or rule — never a tra
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
 import traceback
 
@@ -38,8 +45,18 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
 )
-for _module in (_core, _orders, _frontier, _monitor, _report, _backtest):
+#: The modules whose ``register(app)`` adds their commands, in the order ``--help`` lists them.
+COMMAND_MODULES = (_core, _orders, _frontier, _monitor, _report, _backtest)
+
+#: Command modules registered when present (by name, after the others): the many-accounts batch
+#: (``_batch.py``). Importing one must stay as light as the others (typer, rich, stdlib).
+OPTIONAL_COMMAND_MODULES = ("_batch",)
+
+for _module in COMMAND_MODULES:
     _module.register(app)
+for _name in OPTIONAL_COMMAND_MODULES:
+    if importlib.util.find_spec(f"{__name__}.{_name}") is not None:
+        importlib.import_module(f"{__name__}.{_name}").register(app)
 
 #: The terminal summary of a result (what ``trimtab optimize`` prints).
 print_summary = _core.print_summary
@@ -74,6 +91,7 @@ def main() -> None:
 
 
 __all__ = [
+    "COMMAND_MODULES",
     "DOCUMENTED_EXIT_CODES",
     "EXIT_BAD_INPUT",
     "EXIT_INFEASIBLE",
@@ -82,6 +100,7 @@ __all__ = [
     "EXIT_NOT_ACKNOWLEDGED",
     "EXIT_SOLVER",
     "EXIT_TIME_LIMIT",
+    "OPTIONAL_COMMAND_MODULES",
     "app",
     "main",
     "print_summary",

@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from trimtab.models import DataError
-
-from ._common import ERRORS, fail, out, safe
+from ._common import fail, out, safe, user_errors
 
 #: Column headers of the printed summary.
 SUMMARY_HEADERS = {
@@ -47,6 +45,8 @@ def backtest_command(
     TE, status per date), OUT/weights.csv and OUT/summary.csv. Exit 2 on bad dates or data, a
     window that does not fit the history, or a benchmark given as an index return series.
     """
+    from trimtab.models import DataError
+
     from ..research import REBALANCE_FREQUENCIES, as_date, backtest, check_output_dir
 
     try:
@@ -57,7 +57,7 @@ def backtest_command(
         check_output_dir(out_dir, force)  # refuse before minutes of solving, not after
         result = backtest(job_file, start, end, rebalance, years=years, risk_free=risk_free)
         written = result.write(out_dir, force=force)
-    except ERRORS as error:
+    except user_errors() as error:
         raise fail(error) from None
     print_backtest(result)
     out.print("wrote " + ", ".join(safe(p) for p in written.values()), highlight=False)

@@ -1,18 +1,19 @@
 """What every ``trimtab`` command shares: the consoles, the exit codes, the one-paragraph error,
-and :func:`safe` for any data shown on the terminal."""
+and :func:`safe` for any data shown on the terminal.
+
+Start-up: this module (like every command module) imports only typer, rich and the standard
+library at module level; the error classes come from the core when an error is mapped.
+"""
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-
-from trimtab.constraints import SpecError
-from trimtab.models import DataError, TrimtabError
-
-from .. import ExportError, InfeasibleError, OutputError, SolverFailedError
 
 out = Console()
 err = Console(stderr=True)
@@ -40,23 +41,45 @@ def safe(value: object) -> str:
     text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
     return escape(text)
 
-#: Errors a user can cause, each printed as one paragraph with its exit code (never a traceback).
-ERRORS = (TrimtabError,)
 
-#: (error class, exit code, title), most specific first; anything else a trimtab error is bad data.
-_KINDS: tuple[tuple[type[Exception], int, str], ...] = (
-    (InfeasibleError, EXIT_INFEASIBLE, "infeasible job"),
-    (SolverFailedError, EXIT_SOLVER, "solver failure"),
-    (SpecError, EXIT_BAD_INPUT, "invalid job"),
-    (ExportError, EXIT_BAD_INPUT, "export refused"),
-    (OutputError, EXIT_BAD_INPUT, "output refused"),
-    (DataError, EXIT_BAD_INPUT, "bad data"),
-)
+@cache
+def user_errors() -> tuple[type[Exception], ...]:
+    """Errors a user can cause, each printed as one paragraph with its exit code (never a traceback).
+
+    A function, so that the error classes are imported only when needed: write
+    ``except user_errors() as error:`` — Python evaluates an ``except`` clause's classes only
+    when an exception reaches it.
+    """
+    from trimtab.models import TrimtabError
+
+    return (TrimtabError,)
+
+
+@cache
+def _kinds() -> tuple[tuple[type[Exception], int, str], ...]:
+    """(error class, exit code, title), most specific first; any other trimtab error is bad data."""
+    from trimtab.optimizer import DataError, ExportError, InfeasibleError, OutputError, SolverFailedError, SpecError
+
+    return (
+        (InfeasibleError, EXIT_INFEASIBLE, "infeasible job"),
+        (SolverFailedError, EXIT_SOLVER, "solver failure"),
+        (SpecError, EXIT_BAD_INPUT, "invalid job"),
+        (ExportError, EXIT_BAD_INPUT, "export refused"),
+        (OutputError, EXIT_BAD_INPUT, "output refused"),
+        (DataError, EXIT_BAD_INPUT, "bad data"),
+    )
 
 
 def fail(error: Exception) -> typer.Exit:
     """Print a one-paragraph error (no traceback) and pick the exit code."""
-    code, title = next(((c, t) for kind, c, t in _KINDS if isinstance(error, kind)), (EXIT_BAD_INPUT, "bad data"))
+    code, title = next(((c, t) for kind, c, t in _kinds() if isinstance(error, kind)), (EXIT_BAD_INPUT, "bad data"))
     err.print(f"[bold red]error ({title}):[/] {safe(error)}", highlight=False, soft_wrap=True)  # "[fix]" is text
     err.print("nothing was written.", style="dim")
     return typer.Exit(code)
+
+
+def __getattr__(name: str) -> Any:
+    """``ERRORS`` (the tuple of :func:`user_errors`), resolved on first use for older callers."""
+    if name == "ERRORS":
+        return user_errors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

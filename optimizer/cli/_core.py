@@ -1,20 +1,24 @@
-"""``trimtab optimize``, ``diagnose`` and ``validate``: one job, solved, explained or checked."""
+"""``trimtab optimize``, ``diagnose`` and ``validate``: one job, solved, explained or checked.
+
+Each command imports the core (and through it CVXPY, pandas) when it runs, never at import:
+``trimtab --help`` loads none of them.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import yaml
 from rich.table import Table
 
-from trimtab.constraints import FactorExposure, JobSpec, UniverseInfo
+from ._common import EXIT_INFEASIBLE, EXIT_TIME_LIMIT, err, fail, out, safe, user_errors
 
-from .. import TIME_LIMIT_STATUS, TargetPortfolio, as_job, diagnose, estimate_risk, load_market_data, optimize, write_files_atomically, write_run
-from ._common import ERRORS, EXIT_INFEASIBLE, EXIT_TIME_LIMIT, err, fail, out, safe
+if TYPE_CHECKING:  # pragma: no cover
+    from trimtab.constraints import JobSpec
+    from trimtab.optimizer import TargetPortfolio
 
 
 def _output_dir(job: JobSpec, out_dir: Path | None) -> Path:
@@ -32,11 +36,13 @@ def optimize_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary table.")] = False,
 ) -> None:
     """Solve a job and write DIR/targets.csv and DIR/summary.json."""
+    from trimtab.optimizer import TIME_LIMIT_STATUS, as_job, optimize, write_run
+
     try:
         job = as_job(job_file)
         target = optimize(job)
         written = write_run(target, _output_dir(job, out_dir))
-    except ERRORS as error:
+    except user_errors() as error:
         raise fail(error) from None
     if not quiet:
         print_summary(target)
@@ -68,12 +74,14 @@ def diagnose_command(
 
     Writes DIR/diagnosis.json. Exit 0 when the job is feasible, 3 when it is not.
     """
+    from trimtab.optimizer import as_job, diagnose, write_files_atomically
+
     try:
         job = as_job(job_file)
         diagnosis = diagnose(job)
         body = (json.dumps(diagnosis.to_dict(), indent=2, allow_nan=False) + "\n").encode()
         written = write_files_atomically(_output_dir(job, out_dir), {"diagnosis.json": body})
-    except ERRORS as error:
+    except user_errors() as error:
         raise fail(error) from None
     style = "green" if diagnosis.feasible else "bold red"
     out.print(f"[{style}]{'feasible' if diagnosis.feasible else 'infeasible'}[/]: {safe(diagnosis.message)}", highlight=False)
@@ -87,6 +95,9 @@ def validate_command(
     show: Annotated[bool, typer.Option("--show", help="Print the effective job (defaults filled in).")] = False,
 ) -> None:
     """Check a job file and its data without solving."""
+    from trimtab.constraints import FactorExposure, UniverseInfo
+    from trimtab.optimizer import as_job, estimate_risk, load_market_data
+
     try:
         job = as_job(job_file)
         snapshot = load_market_data(job)
@@ -95,9 +106,11 @@ def validate_command(
         if risk_factors:  # only the estimated model knows these names
             universe = UniverseInfo.from_data(snapshot, estimate_risk(job, snapshot))
             job.check_universe(universe)
-    except ERRORS as error:
+    except user_errors() as error:
         raise fail(error) from None
     if show:
+        import yaml
+
         out.print(safe(yaml.safe_dump(job.to_dict(), sort_keys=False)), highlight=False)
     out.print(
         f"[green]ok[/]: {safe(job_file)} — {len(job.effective_constraints)} constraints "

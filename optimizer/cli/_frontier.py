@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from .. import refuse_to_overwrite, write_new_files
-from ._common import ERRORS, fail, out, safe
+from ._common import fail, out, safe, user_errors
 
 
 def print_frontier(result) -> None:
@@ -66,6 +64,10 @@ def frontier_command(
 
     Infeasible bounds are reported as such; the sweep goes on.
     """
+    import numpy as np
+
+    from trimtab.optimizer import refuse_to_overwrite, write_new_files
+
     from ..research import FRONTIER_SIDES, frontier
 
     if side not in FRONTIER_SIDES:
@@ -78,7 +80,7 @@ def frontier_command(
         written = None
         if out_file is not None:
             written = write_new_files(out_file.parent, {out_file.name: result.csv()}, force=force)
-    except ERRORS as error:
+    except user_errors() as error:
         raise fail(error) from None
     print_frontier(result)
     if written:

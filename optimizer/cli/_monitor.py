@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
-from .. import refuse_to_overwrite, write_new_files
-from ._common import ERRORS, fail, out, safe
+from ._common import fail, out, safe, user_errors
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 
 def print_concentration(table: pd.DataFrame, top: int, window: int) -> None:
     """The concentration table on the terminal, one column per portfolio."""
+    import numpy as np
+
     groups = [c for c in table.columns if c not in _MEASURES]
     view = Table(title=f"Concentration (top {top}; returns over the last {window} trading days)")
     view.add_column("measure")
@@ -55,6 +57,10 @@ def monitor_command(
     Writes concentration.csv (one row per portfolio) and concentration_over_time.csv (the
     benchmark drifted back over the data's history, month ends).
     """
+    import pandas as pd
+
+    from trimtab.optimizer import refuse_to_overwrite, write_new_files
+
     from ..research import CONCENTRATION_CSV, OVER_TIME_CSV, monitor
 
     try:
@@ -62,7 +68,7 @@ def monitor_command(
             refuse_to_overwrite(out_dir, (CONCENTRATION_CSV, OVER_TIME_CSV), force=force)
         result = monitor(source, window=window, top=top)
         written = write_new_files(out_dir if out_dir is not None else result.default_dir, result.files(), force=force)
-    except ERRORS as error:
+    except user_errors() as error:
         raise fail(error) from None
     snapshot, table, relative = result.snapshot, result.table, result.relative
     out.print(f"{safe(snapshot.dataset)} · as of {pd.Timestamp(snapshot.as_of).date()}", highlight=False)

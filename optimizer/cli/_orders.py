@@ -15,8 +15,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .. import ROUNDING_TOLERANCE
-from ._common import ERRORS, EXIT_INTERRUPTED, EXIT_NOT_ACKNOWLEDGED, err, fail, out
+from ._common import EXIT_INTERRUPTED, EXIT_NOT_ACKNOWLEDGED, err, fail, out, user_errors
+
+#: The default of ``--tolerance``: the core's ``ROUNDING_TOLERANCE`` (1 bp of weight), written out so
+#: that ``trimtab --help`` does not import the core; tests/test_startup.py checks the two agree.
+DEFAULT_TOLERANCE = 1e-4
 
 _JOURNAL_HELP = "Send journals' folder (default: $TRIMTAB_STATE_DIR, $XDG_STATE_HOME/trimtab or ~/.local/state/trimtab, + /journal)."
 
@@ -36,7 +39,7 @@ def export_command(
     min_trade_shares: Annotated[int, typer.Option("--min-trade-shares")] = 0,
     min_trade_notional: Annotated[float, typer.Option("--min-trade-notional")] = 0.0,
     portfolio_id: Annotated[str, typer.Option("--portfolio-id")] = "PORTFOLIO",
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Slack a rule may lose to rounding.")] = ROUNDING_TOLERANCE,
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Slack a rule may lose to rounding.")] = DEFAULT_TOLERANCE,
     force: Annotated[
         bool, typer.Option("--force", help="Write a batch that was already exported again (never one that was sent).")
     ] = False,
@@ -52,7 +55,7 @@ def export_command(
             portfolio_id=portfolio_id, tolerance=tolerance, journal_dir=journal_dir,
         )
         journal = read_journal(batch.batch_id, journal_dir)
-    except ERRORS as error:
+    except user_errors() as error:
         raise fail(error) from None
     meta = batch.meta
     out.print(
@@ -90,7 +93,7 @@ def send_command(
         _print_report(stopped.report)
         err.print(f"interrupted: {stopped}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    except ERRORS as error:
+    except user_errors() as error:
         raise fail(error) from None
     _print_report(report)
     not_sent = f"; {len(report.not_sent)} not sent" if report.not_sent else ""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import ERRORS, fail, out, safe
+from ._common import fail, out, safe, user_errors
 
 
 def report_command(
@@ -22,7 +22,7 @@ def report_command(
 
     try:
         written = write_report(run_dir, out_path, force=force)
-    except ERRORS as error:
+    except user_errors() as error:
         raise fail(error) from None
     out.print(f"wrote {safe(written)}", highlight=False)
 

@@ -5,15 +5,21 @@ The job is compiled once; each point sets the swept bound's parameter
 any solve (every constraint re-checked numerically on the weights). A bound no portfolio
 can meet is recorded as an infeasible point (TE NaN) and the sweep goes on. Points are
 solved with relaxation off, whatever the job says: a frontier measures the rule as stated.
+
+Failure paths are cheap: points are solved loosest bound first; once a bound is proven infeasible
+(diagnosed by the core), every tighter bound is too (its feasible set is a subset), so it is
+neither solved nor diagnosed: its ``message`` reuses that conflict with its own bound, and
+:meth:`Frontier.diagnose` gives any point's full diagnosis on request.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
+import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cvxpy as cp
@@ -23,10 +29,12 @@ import pandas as pd
 from trimtab.constraints import Constraint, FactorExposure, GroupWeight, JobSpec, SpecError, Turnover
 from trimtab.models import MarketSnapshot, RiskModel
 
-from .. import InfeasibleError, SolverFailedError, as_job, load_market_data, prepare, with_job_groups
+from .. import Diagnosis, InfeasibleError, PreparedProblem, SolverFailedError, TargetPortfolio, as_job
+from .. import load_market_data, prepare, with_job_groups
 
 SIDES = {"max": "upper", "min": "lower"}
 SENSES = {"max": "<=", "min": ">="}
+_ACTIONS = {"max": "raising the cap of", "min": "lowering the floor of"}
 
 
 @dataclass(frozen=True)
@@ -45,15 +53,31 @@ class Frontier:
         ``status`` (``optimal``, ``infeasible``, ``solver_failed``), ``value`` (the rule's
         measured value), ``binding``, ``active_share``, ``turnover`` (two-way, fractions),
         ``<group>_weight`` per group, ``<factor>_exposure`` (σ) per tilted characteristic,
-        ``solve_seconds`` and ``message`` (why a point failed).
+        ``solve_seconds`` and ``message`` (why a point failed; a bound tighter than one
+        already proven infeasible reuses that point's conflict, see :meth:`diagnose`).
     weights : pd.DataFrame
         Target weights, asset_id × point position (0, 1, … in sweep order; NaN when infeasible).
+    diagnoser : callable, optional
+        ``diagnoser(position) -> Diagnosis``, behind :meth:`diagnose` (None when built by hand).
     """
 
     constraint: str
     side: str
     points: pd.DataFrame
     weights: pd.DataFrame | None = None
+    diagnoser: Callable[[int], Diagnosis] | None = field(default=None, repr=False, compare=False)
+
+    def diagnose(self, position: int) -> Diagnosis:
+        """The full diagnosis of the point at ``position`` (sweep order), computed now.
+
+        The sweep diagnoses only the loosest infeasible bound; a tighter one reports that
+        conflict and the swept rule's needed bound. This re-solves the point and, when it is
+        infeasible, finds its own conflict and the bound each member would need. A frontier
+        built by hand has no problem to diagnose (ValueError).
+        """
+        if self.diagnoser is None:
+            raise ValueError("this Frontier has no problem to diagnose; build it with frontier()")
+        return self.diagnoser(position)
 
     def csv(self) -> bytes:
         """The points as CSV bytes (one row per bound, in sweep order)."""
@@ -287,15 +311,23 @@ def _sweep(
         raise SpecError(f"{built.spec.label!r}: its {side} cannot be negative (got {min(bounds):g})", file=job.source)
     title = rule_title(built.spec)
     factors = sorted({c.subject for c in job.constraints if c.key == FactorExposure.key})
-    rows, weights = [], {}
-    for i, bound in enumerate(bounds):
-        overrides = {parameter.name(): np.full(parameter.shape, bound)}
-        row: dict[str, object] = {"bound": bound}
+    point = _Point(prepared, parameter, built.spec.label, title, side)
+    rows: dict[int, dict[str, object]] = {}
+    weights: dict[int, pd.Series] = {}
+    proven: tuple[float, Diagnosis] | None = None  # the loosest bound proven infeasible, and why
+    sign = 1.0 if side == "max" else -1.0  # sign * bound grows as the rule loosens
+    for i in sorted(range(len(bounds)), key=lambda i: -sign * bounds[i]):  # loosest first
+        bound = bounds[i]
+        rows[i] = row = {"bound": bound}
+        if proven is not None and not built.spec.is_equality:
+            row.update(tracking_error=np.nan, feasible=False, status="infeasible", message=point.reused(bound, *proven))
+            continue
         try:
-            target = prepared.solve(overrides, allow_relaxation=False)
+            target = point.solve(bound)
         except InfeasibleError as error:
-            message = str(error).replace(built.spec.label, f"{title} {SENSES[side]} {bound:g}")
-            row.update(tracking_error=np.nan, feasible=False, status="infeasible", message=message)
+            row.update(tracking_error=np.nan, feasible=False, status="infeasible", message=point.text(str(error), bound))
+            if isinstance(error.diagnosis, Diagnosis) and not error.diagnosis.feasible:
+                proven = (bound, error.diagnosis)
         except SolverFailedError as error:
             row.update(tracking_error=np.nan, feasible=False, status="solver_failed", message=str(error))
         else:
@@ -310,11 +342,68 @@ def _sweep(
                 solve_seconds=d.solve_seconds, message="",
             )
             weights[i] = target.weights
-        rows.append(row)
-    points = pd.DataFrame(rows)
+    points = pd.DataFrame([rows[i] for i in range(len(bounds))])
     order = ["bound", "tracking_error", "feasible", "status", "value", "binding", "marginal_te"]
     points = points[[c for c in order if c in points] + [c for c in points if c not in order]]
     points["feasible"] = points["feasible"].astype(bool)
     ids = prepared.data.snapshot.asset_ids
     table = pd.DataFrame({i: weights.get(i, pd.Series(np.nan, index=ids)) for i in range(len(bounds))}, index=ids)
-    return Frontier(constraint=title, side=side, points=points, weights=table)
+    return Frontier(
+        constraint=title, side=side, points=points, weights=table, diagnoser=lambda i: point.diagnose(bounds[i])
+    )
+
+
+@dataclass(frozen=True)
+class _Point:
+    """A sweep's prepared problem and swept parameter; ``label`` names the rule in the core's messages."""
+
+    prepared: PreparedProblem
+    parameter: cp.Parameter
+    label: str
+    title: str
+    side: str
+
+    def solve(self, bound: float) -> TargetPortfolio:
+        """The verified target at ``bound`` (relaxation off); raises like ``PreparedProblem.solve``."""
+        overrides = {self.parameter.name(): np.full(self.parameter.shape, bound)}
+        return self.prepared.solve(overrides, allow_relaxation=False)
+
+    def name(self, bound: float) -> str:
+        """The swept rule at ``bound``: ``MAG7 weight <= 0.15``."""
+        return f"{self.title} {SENSES[self.side]} {bound:g}"
+
+    def text(self, message: str, bound: float) -> str:
+        """A core message about the point at ``bound``, naming the rule with that bound."""
+        return message.replace(self.label, self.name(bound))
+
+    def diagnose(self, bound: float) -> Diagnosis:
+        """The point's full diagnosis (one solve, and a diagnosis when it is infeasible)."""
+        try:
+            self.solve(bound)
+        except InfeasibleError as error:
+            found = error.diagnosis if isinstance(error.diagnosis, Diagnosis) else Diagnosis(False, (), str(error))
+            members = tuple(
+                dataclasses.replace(m, name=self.name(bound)) if m.name == self.label else m for m in found.conflict
+            )
+            return dataclasses.replace(found, conflict=members, message=self.text(found.message, bound))
+        return Diagnosis(True, (), "every constraint can hold")
+
+    def reused(self, bound: float, proven_at: float, diagnosis: Diagnosis) -> str:
+        """Why ``bound``, tighter than ``proven_at`` (infeasible by ``diagnosis``), cannot hold either.
+
+        The conflict stands, and the swept rule's needed bound (found with every other rule
+        hard) is the same; the others' needed bounds depend on this one (:meth:`Frontier.diagnose`).
+        """
+        if not diagnosis.conflict:
+            return self.text(f"no portfolio satisfies every constraint: {diagnosis.message}", bound)
+        names = [f"'{self.name(bound) if m.name == self.label else m.name}'" for m in diagnosis.conflict]
+        together = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        verb = "cannot hold" if len(names) == 1 else "conflict"
+        text = f"no portfolio satisfies every constraint: {together} {verb}, as at {self.side} {proven_at:g}"
+        swept = [m for m in diagnosis.conflict if m.name == self.label]
+        if not swept:
+            return text + " (a conflict without this rule)"
+        needed = swept[0].needed
+        if not math.isfinite(needed):
+            return text + "; other rules conflict too, so no bound of this rule alone fixes the job"
+        return f"{text}; {_ACTIONS[self.side]} '{self.name(bound)}' from {bound:.4g} to {needed:.4g} fixes the job"

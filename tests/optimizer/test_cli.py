@@ -270,3 +270,25 @@ def test_cardinality_job_reports_method_and_gap(tmp_path):
     assert summary["cardinality"]["method"] == "heuristic" and summary["cardinality"]["names_held"] <= 100
     targets = pd.read_csv(tmp_path / "out" / "targets.csv")
     assert (targets["target_weight"] > 0).sum() == summary["cardinality"]["names_held"]
+
+
+def test_every_error_class_maps_to_its_exit_code(capsys):
+    """``fail`` imports the error classes when it maps one (not at start-up): each keeps its code and title."""
+    from trimtab.models import TrimtabError
+    from trimtab.optimizer import DataError, ExportError, InfeasibleError, OutputError, SolverFailedError, SpecError
+    from trimtab.optimizer.cli import _common
+
+    cases = [
+        (InfeasibleError("no portfolio"), 3, "infeasible job"),
+        (SolverFailedError("every solver failed"), 4, "solver failure"),
+        (SpecError("bad key"), 2, "invalid job"),
+        (ExportError("no price"), 2, "export refused"),
+        (OutputError("exists"), 2, "output refused"),
+        (DataError("nan"), 2, "bad data"),
+        (TrimtabError("other"), 2, "bad data"),
+    ]
+    for error, code, title in cases:
+        assert _common.fail(error).exit_code == code
+        assert f"error ({title}):" in capsys.readouterr().err
+    assert _common.user_errors() == (TrimtabError,)
+    assert all(issubclass(type(error), _common.user_errors()) for error, _, _ in cases)

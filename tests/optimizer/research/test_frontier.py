@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -205,3 +206,74 @@ def test_default_caps_run_from_the_benchmark_weight_down_to_5_percent(data):
 def test_plain_repr_is_one_line():
     points = pd.DataFrame({"bound": [0.2, 0.1], "tracking_error": [0.01, np.nan], "feasible": [True, False]})
     assert repr(Frontier("MAG7 weight", "max", points)) == "Frontier('MAG7 weight', max: 2 points, 1 infeasible)"
+
+
+# -- failure paths: one diagnosis per distinct conflict, never one per infeasible point ---------
+
+
+@pytest.fixture
+def diagnoses(monkeypatch):
+    """The core's diagnose calls (the compiled problem's, which an infeasible solve runs), counted."""
+    calls = []
+    original = _compiled.diagnose
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_compiled, "diagnose", counting)
+    return calls
+
+
+def test_tighter_infeasible_caps_reuse_one_diagnosis_in_any_sweep_order(data, diagnoses):
+    snapshot, model = data
+    # The default job's 30 % turnover budget cannot take MAG7 below ~17.5 %: four caps are infeasible.
+    caps = [0.05, 0.25, 0.15, 0.10, 0.20, 0.125]
+    result = mag7_cap_frontier(DEFAULT, caps, snapshot=snapshot, risk_model=model)
+    points = result.points
+    assert list(points["bound"]) == caps
+    assert list(points["feasible"]) == [False, True, False, False, True, False]
+    assert len(diagnoses) == 1  # the loosest infeasible cap (0.15) only
+    first = points["message"].iloc[2]
+    assert "'MAG7 weight <= 0.15'" in first and "'turnover (two-way) <= 0.3'" in first
+    needed = re.search(r"cap of 'MAG7 weight <= 0\.15' from 0\.15 to ([0-9.]+)", first).group(1)
+    assert float(needed) > 0.15
+    for i in (0, 3, 5):  # each names its own cap, the same conflict, and the cap the other rules allow
+        cap, message = points["bound"].iloc[i], points["message"].iloc[i]
+        assert f"'MAG7 weight <= {cap:g}' and 'turnover (two-way) <= 0.3' conflict" in message, message
+        assert f"raising the cap of 'MAG7 weight <= {cap:g}' from {cap:g} to {needed}" in message, message
+        assert "as at max 0.15" in message and points["status"].iloc[i] == "infeasible"
+        assert np.isnan(points["tracking_error"].iloc[i]) and result.weights[i].isna().all()
+    # The same frontier swept the other way: the same points, and again one diagnosis.
+    again = mag7_cap_frontier(DEFAULT, sorted(caps), snapshot=snapshot, risk_model=model)
+    assert len(diagnoses) == 2
+    reordered = again.points.set_index("bound").loc[caps]
+    np.testing.assert_array_equal(reordered["feasible"], points["feasible"])
+    np.testing.assert_allclose(reordered["tracking_error"], points["tracking_error"], rtol=1e-9)
+
+
+def test_a_point_is_fully_diagnosed_on_request(data, diagnoses):
+    snapshot, model = data
+    result = mag7_cap_frontier(DEFAULT, [0.25, 0.15, 0.05], snapshot=snapshot, risk_model=model)
+    assert len(diagnoses) == 1
+    full = result.diagnose(2)  # the 5 % cap: its own conflict and the turnover it would need
+    assert len(diagnoses) == 2 and not full.feasible
+    assert "'MAG7 weight <= 0.05'" in full.message and "MAG7 weight <= 0.05" in [m.name for m in full.conflict]
+    turnover = {m.kind: m for m in full.conflict}["turnover"]
+    looser = {m.kind: m for m in result.diagnose(1).conflict}["turnover"]
+    assert len(diagnoses) == 3 and turnover.needed > looser.needed > 0.3  # a tighter cap needs more turnover
+    assert result.diagnose(0).feasible and len(diagnoses) == 3  # a feasible point needs no diagnosis
+    fresh = optimizer.diagnose(loads_job(DEFAULT.read_text().replace("max: 0.20", "max: 0.05")),
+                               snapshot=snapshot, risk_model=model)  # the job written with the 5 % cap
+    assert turnover.needed == pytest.approx({m.kind: m for m in fresh.conflict}["turnover"].needed)
+    with pytest.raises(ValueError, match="no problem to diagnose"):
+        Frontier("MAG7 weight", "max", result.points).diagnose(0)
+
+
+def test_a_floor_sweep_reuses_its_diagnosis_upward(data, diagnoses):
+    snapshot, model = data
+    result = tilt_frontier(DEFAULT, "value", [4.0, 0.25, 3.0], snapshot=snapshot, risk_model=model)
+    assert list(result.points["feasible"]) == [False, True, False] and len(diagnoses) == 1
+    assert "value active exposure >= 3" in result.points["message"].iloc[2]
+    assert "'value active exposure >= 4'" in result.points["message"].iloc[0]
+    assert "as at min 3" in result.points["message"].iloc[0]

@@ -1,0 +1,136 @@
+"""Start-up, by counting modules (never by timing): each command imports only what it uses.
+
+A fresh interpreter (``sys.executable -c …`` on the trimtab under test, as the
+``trimtab_process`` fixture runs it) imports the CLI, runs commands through
+``trimtab.optimizer.cli.run`` and reports ``sys.modules``:
+
+- ``trimtab --help`` and every command's ``--help`` load none of the numeric stack (CVXPY,
+  SciPy, scikit-learn, pandas, numpy), no plotting, Parquet or FIX, and no trimtab module
+  beyond the facade, the core's ``__init__`` and the CLI itself;
+- ``optimize`` and ``diagnose`` of a job load no matplotlib, QuickFIX, Parquet, nor the research
+  or export packages; ``validate`` none of those either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import trimtab
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_JOB = ROOT / "examples" / "mag7_value_quality.yaml"
+
+#: Never loaded by ``--help``: the numeric stack, plotting, Parquet/CSV readers, FIX, Dask, research, export, batch.
+HEAVY = ("cvxpy", "scipy", "sklearn", "pandas", "numpy", "matplotlib", "pyarrow", "quickfix", "yaml", "dask",
+         "distributed", "trimtab.optimizer.export", "trimtab.optimizer.research", "trimtab.optimizer.batch",
+         "trimtab.models", "trimtab.constraints")
+
+#: Never loaded by ``optimize`` or ``diagnose`` (nor ``validate``).
+NOT_FOR_ONE_JOB = ("matplotlib", "quickfix", "pyarrow.parquet", "trimtab.optimizer.research", "trimtab.optimizer.export")
+
+#: Runs each argv of ARGVS through the CLI; prints, per argv, its exit code and the modules it added.
+_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    from trimtab.optimizer.cli import run
+    before = sorted(sys.modules)
+    steps, seen = [], set(before)
+    for argv in json.loads(sys.argv[1]):
+        code = run(argv)
+        steps.append({"argv": argv, "code": code, "loaded": sorted(set(sys.modules) - seen)})
+        seen = set(sys.modules)
+    print("\\n" + json.dumps({"before": before, "steps": steps}))
+    """
+)
+
+
+def _tree_root() -> str:
+    """The folder whose ``trimtab`` the tests import (site-packages, or the repository root)."""
+    return str(Path(trimtab.__file__).resolve().parents[1])
+
+
+def probe(*argvs: list[str], cwd: Path | None = None) -> dict:
+    """Run ``argvs`` through ``cli.run`` in one fresh interpreter: ``{"before": [...], "steps": [...]}``.
+
+    ``before`` lists the modules loaded by importing the CLI; each step has its ``argv``,
+    exit ``code`` and the modules it ``loaded`` beyond the previous steps.
+    """
+    env = {**os.environ, "COLUMNS": "200"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_tree_root(), env.get("PYTHONPATH")) if p)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps([list(map(str, a)) for a in argvs])],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def heavy(modules: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    """The ``prefixes`` that ``modules`` load (a prefix matches itself and its submodules)."""
+    return sorted(p for p in prefixes if any(m == p or m.startswith(p + ".") for m in modules))
+
+
+def command_names() -> list[str]:
+    from trimtab.optimizer.cli import app
+
+    return [c.name for c in app.registered_commands]
+
+
+def test_help_and_every_commands_help_load_no_numeric_stack():
+    names = command_names()
+    assert {"optimize", "diagnose", "validate", "export", "send", "frontier", "monitor", "report", "backtest"} <= set(names)
+    result = probe(["--help"], *([name, "--help"] for name in names))
+    loaded = result["before"] + [m for step in result["steps"] for m in step["loaded"]]
+    for step in result["steps"]:
+        assert step["code"] == 0, step["argv"]
+        assert not heavy(step["loaded"], HEAVY), f"{' '.join(step['argv'])} loaded {heavy(step['loaded'], HEAVY)}"
+    assert not heavy(result["before"], HEAVY), f"importing the CLI loaded {heavy(result['before'], HEAVY)}"
+    ours = {m for m in loaded if m == "trimtab" or m.startswith("trimtab.")}
+    assert {m for m in ours if not m.startswith("trimtab.optimizer.cli")} == {"trimtab", "trimtab.optimizer"}, ours
+
+
+def test_optimize_and_diagnose_load_no_plotting_parquet_fix_research_or_export(tmp_path):
+    result = probe(
+        ["optimize", DEFAULT_JOB, "--out", tmp_path / "run", "-q"],
+        ["diagnose", DEFAULT_JOB, "--out", tmp_path / "diagnosis"],
+        ["validate", DEFAULT_JOB],
+    )
+    assert [s["code"] for s in result["steps"]] == [0, 0, 0]
+    assert (tmp_path / "run" / "targets.csv").is_file() and (tmp_path / "diagnosis" / "diagnosis.json").is_file()
+    loaded = result["before"] + [m for step in result["steps"] for m in step["loaded"]]
+    assert "cvxpy" in loaded and "trimtab.optimizer._compiled" in loaded  # the probe did solve
+    for step in result["steps"]:
+        assert not heavy(step["loaded"], NOT_FOR_ONE_JOB), f"{step['argv'][0]} loaded {heavy(step['loaded'], NOT_FOR_ONE_JOB)}"
+    assert not heavy(result["before"], NOT_FOR_ONE_JOB)
+
+
+@pytest.mark.parametrize("statement", ["import trimtab", "import trimtab.optimizer", "import trimtab.optimizer.cli"])
+def test_importing_the_packages_loads_no_numeric_stack(statement):
+    code = f"{statement}\nimport sys, trimtab\ndir(trimtab); dir(trimtab.optimizer)\nprint(' '.join(sorted(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_tree_root(), os.environ.get("PYTHONPATH")) if p)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not heavy(done.stdout.split(), HEAVY), f"{statement} loaded {heavy(done.stdout.split(), HEAVY)}"
+
+
+def test_lazy_names_are_the_real_ones():
+    from trimtab import optimizer
+    from trimtab.constraints import SpecError
+    from trimtab.optimizer import _errors, _run
+    from trimtab.optimizer.cli import _orders
+
+    assert optimizer.optimize is _run.optimize and optimizer.InfeasibleError is _errors.InfeasibleError
+    assert optimizer.SpecError is SpecError and trimtab.optimize is _run.optimize
+    assert set(optimizer.__all__) <= set(dir(optimizer))
+    assert all(getattr(optimizer, name) is not None for name in optimizer.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        optimizer.nonexistent  # noqa: B018
+    # --tolerance's default is written out in the CLI (so --help does not import the core): the same number.
+    assert _orders.DEFAULT_TOLERANCE == optimizer.ROUNDING_TOLERANCE
