@@ -1,7 +1,7 @@
 """Market data, characteristics and risk models: the inputs of a trimtab optimization.
 
-Imports only numpy, pandas and scikit-learn; nothing here knows about constraints or
-the optimizer.
+Imports only numpy, pandas, scikit-learn, scipy and threadpoolctl; nothing here knows
+about constraints or the optimizer.
 """
 
 from ._benchmark_risk import BenchmarkRisk, benchmark_risk_from_weights, estimate_benchmark_risk, load_index_returns
@@ -36,6 +36,7 @@ from ._tables import read_table
 from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
 from ._snapshot import MarketSnapshot
 from ._synthetic import SYNTHETIC_AS_OF, SYNTHETIC_DATASET_NAME, load_synthetic_sp500
+from ._threads import blas_threads, small_problem_threads
 from ._vendor import load_vendor_risk_model
 
 __all__ = [
@@ -45,6 +46,8 @@ __all__ = [
     "ewma_weights",
     "load_index_returns",
     "read_table",
+    "blas_threads",
+    "small_problem_threads",
     "COMPOSITES",
     "RISK_MODEL_ESTIMATORS",
     "RISK_MODEL_REGISTRY",

@@ -21,6 +21,7 @@ from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
 
 from ._errors import DataError, nonfinite_cells
 from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
+from ._threads import blas_threads, small_problem_threads
 
 # ----------------------------------------------------------------------------- validation
 
@@ -174,7 +175,7 @@ def risk_model_from_covariance(covariance: pd.DataFrame, *, name: str = "full co
     r = int(keep.sum())
     width = max(3, len(str(r)))
     return RiskModel(
-        asset_ids=tuple(covariance.index),
+        asset_ids=tuple(covariance.index.tolist()),
         factor_names=tuple(f"pc{i:0{width}d}" for i in range(1, r + 1)),
         exposures=exposures,
         factor_cov_sqrt=np.eye(r),
@@ -229,14 +230,16 @@ class _FullCovarianceEstimator(BaseEstimator):
         check_positive(self.periods_per_year, "periods_per_year", who)
         self._check_params(who)
         x = check_returns(returns, min_rows=self._min_rows, who=who)
-        daily, location = self._daily_covariance(x)
         assets = returns.columns
-        self.covariance_ = pd.DataFrame(daily * float(self.periods_per_year), index=assets, columns=assets)
-        self.location_ = pd.Series(location, index=assets, name="mean daily return")
-        self.n_features_in_ = x.shape[1]
-        self.feature_names_in_ = np.asarray([str(a) for a in assets], dtype=object)
-        self.n_samples_ = x.shape[0]
-        self.risk_model_ = risk_model_from_covariance(self.covariance_, name=self._describe())
+        # A small window's dense algebra (Xᵀ X, the eigendecomposition) runs on one BLAS thread.
+        with blas_threads(small_problem_threads(*x.shape)):
+            daily, location = self._daily_covariance(x)
+            self.covariance_ = pd.DataFrame(daily * float(self.periods_per_year), index=assets, columns=assets)
+            self.location_ = pd.Series(location, index=assets, name="mean daily return")
+            self.n_features_in_ = x.shape[1]
+            self.feature_names_in_ = np.asarray([str(a) for a in assets.tolist()], dtype=object)
+            self.n_samples_ = x.shape[0]
+            self.risk_model_ = risk_model_from_covariance(self.covariance_, name=self._describe())
         return self
 
     def _check_params(self, who: str) -> None:

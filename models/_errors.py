@@ -38,5 +38,8 @@ def nonfinite_cells(
     (int, list of str)
         The number of bad cells and the labels, in row-major order.
     """
-    rows, cols = np.nonzero(~np.isfinite(values))
+    finite = np.isfinite(values)
+    if finite.all():
+        return 0, []
+    rows, cols = np.nonzero(~finite)
     return len(rows), [label(int(r), int(c)) for r, c in zip(rows[:limit], cols[:limit])]

@@ -8,22 +8,31 @@ by ``periods_per_year``. Specific volatilities are floored at :data:`MIN_SPECIFI
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import HuberRegressor, LinearRegression
 
-from ._covariance import check_positive, check_returns, ewma_covariance, ewma_weights, psd_sqrt
+from ._covariance import check_positive, check_returns
 from ._errors import DataError, nonfinite_cells
-from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
+from ._factor_math import (
+    MIN_SPECIFIC_VOL,
+    PCA_SOLVERS,
+    cross_sectional_regression,
+    factor_risk_model,
+    pca_factors,
+    weighted_design_qr,
+)
+from ._risk_model import TRADING_DAYS_PER_YEAR
+from ._threads import THIN_ALGEBRA_THREADS, blas_threads
 
-#: Floor on annualized specific volatility (fraction per year, 0.1 %): keeps every asset's
-#: specific variance strictly positive even when a factor absorbs it entirely.
-MIN_SPECIFIC_VOL = 1e-3
+__all__ = [
+    "MIN_ONE_MINUS_LEVERAGE",
+    "MIN_SPECIFIC_VOL",
+    "REGRESSION_WEIGHTS",
+    "FundamentalFactorModel",
+    "StatisticalFactorModel",
+    "cross_sectional_regression",
+]
 
 #: Lower bound on ``1 − h_i`` in the leverage correction of specific variances (an asset
 #: alone in its sector has ``h_i = 1`` and zero residual; it then gets the floor).
@@ -31,131 +40,6 @@ MIN_ONE_MINUS_LEVERAGE = 1e-3
 
 #: Cross-sectional regression weightings accepted by :class:`FundamentalFactorModel`.
 REGRESSION_WEIGHTS = ("sqrt_cap", "cap", "equal")
-
-# ----------------------------------------------------------------------------- math
-
-
-def pca_factors(returns: np.ndarray, n_factors: int) -> tuple[PCA, np.ndarray, np.ndarray, np.ndarray]:
-    """Principal-component factors of a returns matrix.
-
-    Parameters
-    ----------
-    returns : np.ndarray, shape (T, n)
-        Returns per period (e.g. daily, fractions).
-    n_factors : int
-        Number of principal components ``k`` kept.
-
-    Returns
-    -------
-    pca : sklearn.decomposition.PCA
-        The fitted PCA (``svd_solver="full"``, deterministic).
-    loadings : np.ndarray, shape (n, k)
-        Exposures ``B`` = the orthonormal principal axes (``pca.components_.T``).
-    factor_returns : np.ndarray, shape (T, k)
-        Projections of the demeaned returns on the axes (per period).
-    residuals : np.ndarray, shape (T, n)
-        Demeaned returns minus their rank-``k`` reconstruction (per period).
-    """
-    pca = PCA(n_components=n_factors, svd_solver="full").fit(returns)
-    factor_returns = pca.transform(returns)
-    residuals = (returns - pca.mean_) - factor_returns @ pca.components_
-    return pca, pca.components_.T.copy(), factor_returns, residuals
-
-
-def cross_sectional_regression(
-    returns: np.ndarray, exposures: np.ndarray, weights: np.ndarray, *, huber: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-date weighted least-squares regression of asset returns on exposures.
-
-    For every date ``t``, ``f_t = argmin_f Σ_i w_i (r_ti − x_iᵀ f)²`` without intercept.
-    The exposures are constant over the window, so all dates are solved at once as one
-    multi-output ``LinearRegression`` (n samples, T targets). With ``huber=True`` each date
-    is fitted separately with ``HuberRegressor`` (no L2 penalty; returns rescaled per date so
-    the Huber threshold is scale-free), which is robust to outliers but ~100× slower.
-
-    Parameters
-    ----------
-    returns : np.ndarray, shape (T, n)
-        Returns per period (fractions).
-    exposures : np.ndarray, shape (n, k)
-        Factor exposures ``X`` (dummies or σ units).
-    weights : np.ndarray, shape (n,)
-        Non-negative regression weights.
-    huber : bool, default False
-        Use a robust Huber loss instead of least squares.
-
-    Returns
-    -------
-    factor_returns : np.ndarray, shape (T, k)
-        Estimated factor returns per period.
-    residuals : np.ndarray, shape (T, n)
-        Specific returns ``r_t − X f_t`` per period.
-    """
-    if not huber:
-        reg = LinearRegression(fit_intercept=False).fit(exposures, returns.T, sample_weight=weights)
-        factor_returns = np.atleast_2d(reg.coef_).reshape(returns.shape[0], exposures.shape[1])
-    else:
-        factor_returns = np.zeros((returns.shape[0], exposures.shape[1]))
-        reg = HuberRegressor(fit_intercept=False, alpha=0.0, max_iter=500)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            for t, y in enumerate(returns):
-                scale = float(np.sqrt(np.average(y**2, weights=weights)))
-                if scale > 0:
-                    factor_returns[t] = reg.fit(exposures, y / scale, sample_weight=weights).coef_ * scale
-    residuals = returns - factor_returns @ exposures.T
-    return factor_returns, residuals
-
-
-def factor_risk_model(
-    exposures: pd.DataFrame,
-    factor_returns: np.ndarray,
-    residuals: np.ndarray,
-    *,
-    periods_per_year: float,
-    halflife: float | None = None,
-    name: str,
-) -> RiskModel:
-    """Assemble a :class:`RiskModel` from exposures, factor returns and residuals.
-
-    ``F`` is the sample covariance (ddof 1) of the per-period factor returns, or their
-    :func:`ewma_covariance` when ``halflife`` is given, times ``periods_per_year``;
-    ``L`` is its symmetric PSD square root. ``s`` is the residual standard deviation (ddof
-    1, or EWMA-weighted with the same half-life) times ``√periods_per_year``, floored at
-    :data:`MIN_SPECIFIC_VOL`.
-
-    Parameters
-    ----------
-    exposures : pd.DataFrame, shape (n, k)
-        ``B``, asset_id × factor name.
-    factor_returns : np.ndarray, shape (T, k)
-        Factor returns per period.
-    residuals : np.ndarray, shape (T, n)
-        Specific returns per period.
-    periods_per_year : float
-        Periods per year (252 for daily data).
-    halflife : float or None
-        EWMA half-life in periods; None for equal weights.
-    name : str
-        Description stored in the model.
-    """
-    if halflife is None:
-        factor_cov = np.atleast_2d(np.cov(factor_returns, rowvar=False, ddof=1))
-        specific_var = residuals.var(axis=0, ddof=1)
-    else:
-        factor_cov = ewma_covariance(factor_returns, halflife)
-        w = ewma_weights(residuals.shape[0], halflife)
-        specific_var = w @ (residuals - w @ residuals) ** 2
-    specific_vol = np.sqrt(np.clip(specific_var, 0.0, None) * periods_per_year)
-    return RiskModel(
-        asset_ids=tuple(exposures.index),
-        factor_names=tuple(exposures.columns),
-        exposures=exposures.to_numpy(dtype=float),
-        factor_cov_sqrt=psd_sqrt(factor_cov * periods_per_year),
-        specific_vol=np.maximum(specific_vol, MIN_SPECIFIC_VOL),
-        name=name,
-    )
-
 
 # ----------------------------------------------------------------------------- estimators
 
@@ -174,6 +58,11 @@ class StatisticalFactorModel(BaseEstimator):
         the number of dates.
     periods_per_year : float, default 252
         Periods (trading days) per year used to annualize.
+    svd_solver : {"auto", "full", "arpack"}, default "auto"
+        How the principal axes are computed; every choice gives the same factors to rounding
+        (~1e-14). ``"auto"``: ARPACK (the leading singular vectors only, converged to machine
+        precision from a fixed start) when the window is more than 200 dates and assets,
+        else the full SVD; see ``_factor_math``.
 
     Attributes
     ----------
@@ -191,9 +80,12 @@ class StatisticalFactorModel(BaseEstimator):
         Number of assets, their ids, number of dates.
     """
 
-    def __init__(self, *, n_factors: int = 10, periods_per_year: float = TRADING_DAYS_PER_YEAR) -> None:
+    def __init__(
+        self, *, n_factors: int = 10, periods_per_year: float = TRADING_DAYS_PER_YEAR, svd_solver: str = "auto"
+    ) -> None:
         self.n_factors = n_factors
         self.periods_per_year = periods_per_year
+        self.svd_solver = svd_solver
 
     def fit(self, returns: pd.DataFrame, y: None = None) -> StatisticalFactorModel:
         """Fit the model to daily ``returns`` (dates × asset_id, fractions; more than ``n_factors`` dates).
@@ -206,25 +98,28 @@ class StatisticalFactorModel(BaseEstimator):
         who = type(self).__name__
         check_positive(self.n_factors, "n_factors", who, integer=True)
         check_positive(self.periods_per_year, "periods_per_year", who)
+        if self.svd_solver not in PCA_SOLVERS:
+            raise DataError(f"{who}: svd_solver={self.svd_solver!r} is not one of {list(PCA_SOLVERS)}")
         x = check_returns(returns, min_rows=int(self.n_factors) + 1, who=who)
         if self.n_factors >= x.shape[1]:
             raise DataError(f"{who}: n_factors={self.n_factors} must be below the number of assets ({x.shape[1]})")
         k = int(self.n_factors)
-        self.pca_, loadings, factor_returns, residuals = pca_factors(x, k)
         width = max(3, len(str(k)))
         names = [f"pc{i:0{width}d}" for i in range(1, k + 1)]
+        self.pca_, loadings, factor_returns, residuals = pca_factors(x, k, self.svd_solver)
         self.exposures_ = pd.DataFrame(loadings, index=returns.columns, columns=names)
+        with blas_threads(THIN_ALGEBRA_THREADS):
+            self.risk_model_ = factor_risk_model(
+                self.exposures_,
+                factor_returns,
+                residuals,
+                periods_per_year=float(self.periods_per_year),
+                name=f"PCA factor model ({k} factors, {x.shape[0]} days, ×{self.periods_per_year}/yr)",
+            )
         self.factor_returns_ = pd.DataFrame(factor_returns, index=returns.index, columns=names)
         self.explained_variance_ratio_ = self.pca_.explained_variance_ratio_.copy()
         self.n_features_in_, self.n_samples_ = x.shape[1], x.shape[0]
-        self.feature_names_in_ = np.asarray([str(a) for a in returns.columns], dtype=object)
-        self.risk_model_ = factor_risk_model(
-            self.exposures_,
-            factor_returns,
-            residuals,
-            periods_per_year=float(self.periods_per_year),
-            name=f"PCA factor model ({k} factors, {x.shape[0]} days, ×{self.periods_per_year}/yr)",
-        )
+        self.feature_names_in_ = np.asarray([str(a) for a in returns.columns.tolist()], dtype=object)
         return self
 
 
@@ -317,48 +212,53 @@ class FundamentalFactorModel(BaseEstimator):
         """
         who = type(self).__name__
         self._check_params(who)
-        check_returns(returns, min_rows=2, who=who)
+        x = check_returns(returns, min_rows=2, who=who)
         assets = returns.columns
         exposures = self._design(assets, sectors, styles, who)
         weights = self._weights(assets, market_caps, who)
         n, k = exposures.shape
-        x = check_returns(returns, min_rows=k + 1, who=who)
+        if x.shape[0] < k + 1:
+            check_returns(returns, min_rows=k + 1, who=who)  # raises, naming the dates needed
         if n <= k:
             raise DataError(f"{who}: {n} assets cannot identify {k} factors; need more assets than factors")
-        weighted = exposures.to_numpy() * np.sqrt(weights)[:, None]
-        rank = np.linalg.matrix_rank(weighted)
-        if rank < k:
-            raise DataError(
-                f"{who}: exposures are collinear (rank {rank} < {k} factors {list(exposures.columns)}); "
-                "drop a style that is constant within sectors or duplicates another"
+        design = exposures.to_numpy()
+        with blas_threads(THIN_ALGEBRA_THREADS):
+            q, r = weighted_design_qr(design, weights)
+            # Rank of √W X from the singular values of R (the same values), with matrix_rank's tolerance.
+            singular = np.linalg.svd(r, compute_uv=False)
+            rank = int(np.sum(singular > singular.max(initial=0.0) * max(n, k) * np.finfo(float).eps))
+            if rank < k:
+                raise DataError(
+                    f"{who}: exposures are collinear (rank {rank} < {k} factors {list(exposures.columns)}); "
+                    "drop a style that is constant within sectors or duplicates another"
+                )
+            f, e = cross_sectional_regression(x, design, weights, huber=bool(self.huber), design_qr=(q, r))
+            # Leverage h_i = w_i x_iᵀ (XᵀWX)⁻¹ x_i = ‖Q_i‖²: the fit absorbs ≈ h_i of asset i's own
+            # noise, so its residual variance understates specific variance by a factor ≈ (1 − h_i).
+            leverage = np.einsum("ij,ij->i", q, q)
+            total = (x**2) @ weights
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r_squared = 1.0 - (e**2) @ weights / total
+            window = f"halflife {self.halflife} days" if self.halflife is not None else "equal weights"
+            self.risk_model_ = factor_risk_model(
+                exposures,
+                f,
+                e / np.sqrt(np.maximum(1.0 - leverage, MIN_ONE_MINUS_LEVERAGE)),
+                periods_per_year=float(self.periods_per_year),
+                halflife=self.halflife,
+                name=(
+                    f"fundamental factor model ({k} factors, {self.regression_weights} regression, "
+                    f"{x.shape[0]} days, {window}, ×{self.periods_per_year}/yr)"
+                ),
             )
-        f, e = cross_sectional_regression(x, exposures.to_numpy(), weights, huber=bool(self.huber))
-        # Leverage h_i = w_i x_iᵀ (XᵀWX)⁻¹ x_i: the fit absorbs ≈ h_i of asset i's own noise,
-        # so its residual variance understates specific variance by a factor ≈ (1 − h_i).
-        inv = np.linalg.inv(weighted.T @ weighted)
-        leverage = np.einsum("ij,jk,ik->i", weighted, inv, weighted)
         self.leverage_ = pd.Series(leverage, index=assets, name="leverage")
         self.exposures_ = exposures
         self.regression_weights_ = pd.Series(weights, index=assets, name="regression weight")
         self.factor_returns_ = pd.DataFrame(f, index=returns.index, columns=exposures.columns)
         self.specific_returns_ = pd.DataFrame(e, index=returns.index, columns=assets)
-        total = (x**2) @ weights
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.r_squared_ = pd.Series(1.0 - (e**2) @ weights / total, index=returns.index, name="r_squared")
+        self.r_squared_ = pd.Series(r_squared, index=returns.index, name="r_squared")
         self.n_features_in_, self.n_samples_ = n, x.shape[0]
-        self.feature_names_in_ = np.asarray([str(a) for a in assets], dtype=object)
-        window = f"halflife {self.halflife} days" if self.halflife is not None else "equal weights"
-        self.risk_model_ = factor_risk_model(
-            exposures,
-            f,
-            e / np.sqrt(np.maximum(1.0 - leverage, MIN_ONE_MINUS_LEVERAGE)),
-            periods_per_year=float(self.periods_per_year),
-            halflife=self.halflife,
-            name=(
-                f"fundamental factor model ({k} factors, {self.regression_weights} regression, "
-                f"{x.shape[0]} days, {window}, ×{self.periods_per_year}/yr)"
-            ),
-        )
+        self.feature_names_in_ = np.asarray([str(a) for a in assets.tolist()], dtype=object)
         return self
 
     def _check_params(self, who: str) -> None:
@@ -387,8 +287,10 @@ class FundamentalFactorModel(BaseEstimator):
                 + ", ".join(examples)
                 + "; fill them (0 = benchmark exposure) before fitting"
             )
-        names = sorted(sector.astype(str).unique())
-        dummies = (sector.astype(str).to_numpy()[:, None] == np.asarray(names)[None, :]).astype(float)
+        labels = sector.astype(str).to_numpy(dtype=object)
+        names = sorted(set(labels.tolist()))
+        dummies = np.zeros((len(labels), len(names)))
+        dummies[np.arange(len(labels)), pd.Index(names).get_indexer(labels)] = 1.0
         columns = [f"sector:{s}" for s in names] + [f"style:{c}" for c in style.columns]
         if len(set(columns)) < len(columns):
             raise DataError(f"{who}: duplicate factor names {columns}")

@@ -8,6 +8,7 @@ between (rules: :mod:`._ragged`). Every present return must be finite and within
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,12 @@ import pandas as pd
 
 from ._errors import DataError
 from ._ragged import check_ragged
-from ._tables import read_table
-from ._validation import MAX_LISTED, check_return_bounds, listing, parse_dates, to_float_array
+from ._tables import csv_header, read_table
+from ._validation import MAX_LISTED, all_plain_numeric, check_return_bounds, listing, parse_dates, to_float_array
+
+
+#: Names of the date column (any case).
+DATE_COLUMNS = ("date", "Date", "DATE")
 
 
 def load_returns(path: Path, asset_ids: pd.Index) -> pd.DataFrame:
@@ -39,28 +44,81 @@ def load_returns(path: Path, asset_ids: pd.Index) -> pd.DataFrame:
         or a return outside ``[−1, +10]``.
     """
     role, where = "returns", f"returns file {path}"
-    frame = read_table(path, role, text_columns=("date", "Date", "DATE"))
+    plain = _read_plain_csv(Path(path), asset_ids)
+    if plain is not None:  # the usual file: read straight into one array
+        raw_dates, body = plain
+        dates = parse_dates(raw_dates, where)
+        order = np.argsort(dates.to_numpy(), kind="stable")
+        return _checked(body[order], dates[order], asset_ids, where)
+    frame = read_table(path, role, text_columns=DATE_COLUMNS)
     date_columns = [c for c in frame.columns if c.lower() == "date"]
     if len(date_columns) != 1:
         raise DataError(
             f"{where}: needs exactly one 'date' column (or a date index in Parquet); "
             f"found columns: {list(frame.columns)[:MAX_LISTED + 1]}"
         )
-    missing = [a for a in asset_ids if a not in frame.columns]
-    if missing:
-        raise DataError(f"{where}: no return column for universe asset(s) {listing(missing)}")
+    positions = frame.columns.get_indexer(asset_ids)
+    if (positions < 0).any():
+        raise DataError(f"{where}: no return column for universe asset(s) {listing(asset_ids[positions < 0].tolist())}")
     if frame.empty:
         raise DataError(f"{where}: has no rows")
 
     dates = parse_dates(frame[date_columns[0]], where)
     order = np.argsort(dates.to_numpy(), kind="stable")  # rows in any order: sorted by date
     index = dates[order]
-    body = frame[list(asset_ids)].iloc[order]
-    labels = pd.Index([d.date().isoformat() for d in index])
-    values = to_float_array(body, labels, where)
-    check_ragged(values, index, asset_ids, where)
-    check_return_bounds(values, index, asset_ids, where)
-    return pd.DataFrame(values, index=index, columns=asset_ids)
+    body = frame.iloc[:, positions]
+    if all_plain_numeric(body):  # the usual file: one conversion, rows sorted on the array
+        values = body.to_numpy(dtype=float)[order]
+    else:  # text cells: parsed column by column, bad ones named by date
+        labels = pd.Index([d.date().isoformat() for d in index])
+        values = to_float_array(body.iloc[order], labels, where)
+    return _checked(values, index, asset_ids, where)
+
+
+def _checked(values: np.ndarray, dates: pd.DatetimeIndex, asset_ids: pd.Index, where: str) -> pd.DataFrame:
+    check_ragged(values, dates, asset_ids, where)
+    check_return_bounds(values, dates, asset_ids, where)
+    return pd.DataFrame(values, index=dates, columns=asset_ids)
+
+
+def _read_plain_csv(path: Path, asset_ids: pd.Index) -> tuple[pd.Series, np.ndarray] | None:
+    """``(raw date column, returns in file order)`` of a plain CSV of plain numbers; None for anything else.
+
+    The fast path of :func:`load_returns` (a 10,000-name file in about half pandas' time):
+    the asset columns are parsed by ``np.loadtxt`` straight into one float array, the date
+    column by pandas. Any file it cannot read exactly so — compressed, quoted, with
+    missing-value words (``NA``, empty cells: a ragged file), text, a missing or repeated
+    column, no rows — returns None and goes through :func:`read_table`, which reads it (or
+    names what is wrong) as before; ``nan``/``inf`` parse as pandas parses them.
+    """
+    if [suffix.lower() for suffix in path.suffixes[-1:]] != [".csv"] or not path.is_file():
+        return None
+    try:
+        header = [c.strip() for c in csv_header(path, None)]
+    except (OSError, UnicodeDecodeError):
+        return None
+    date_columns = [i for i, c in enumerate(header) if c.lower() == "date"]
+    position = {c: i for i, c in enumerate(header)}
+    columns = [position.get(a) for a in asset_ids.tolist()]
+    if len(date_columns) != 1 or header[date_columns[0]] not in DATE_COLUMNS or len(position) < len(header):
+        return None
+    if None in columns:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": pandas names it below
+            body = np.loadtxt(
+                path, delimiter=",", skiprows=1, usecols=columns, dtype=float, comments=None, ndmin=2,
+                encoding="utf-8-sig",
+            )
+        raw = pd.read_csv(
+            path, usecols=date_columns, dtype=str, na_values=[""], keep_default_na=False, encoding="utf-8-sig",
+        ).iloc[:, 0]
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError):
+        return None
+    if body.shape[0] == 0 or len(raw) != body.shape[0]:
+        return None
+    return raw.rename(header[date_columns[0]]), body
 
 
 def prices_to_returns(prices: pd.DataFrame) -> pd.DataFrame:

@@ -120,13 +120,16 @@ class RiskModel:
         DataError
             If some of ``asset_ids`` are not covered by the model.
         """
+        wanted = asset_ids.tolist() if isinstance(asset_ids, pd.Index) else list(asset_ids)
+        if tuple(wanted) == self.asset_ids:
+            return self  # already in that order (the model is immutable)
         position = {a: i for i, a in enumerate(self.asset_ids)}
-        missing = [a for a in asset_ids if a not in position]
+        missing = [a for a in wanted if a not in position]
         if missing:
             raise DataError(f"{self.name}: no risk estimate for {len(missing)} asset(s), e.g. {missing[:10]}")
-        rows = np.array([position[a] for a in asset_ids], dtype=int)
+        rows = np.array([position[a] for a in wanted], dtype=int)
         return RiskModel(
-            asset_ids=tuple(asset_ids),
+            asset_ids=tuple(wanted),
             factor_names=self.factor_names,
             exposures=self.exposures[rows],
             factor_cov_sqrt=self.factor_cov_sqrt,

@@ -94,10 +94,10 @@ class MarketSnapshot:
         _check_weights(self.dataset, "holdings", self.holdings)
         _check_finite(self.dataset, self.returns)
         for group, members in self.groups.items():
-            unknown = sorted(set(members) - set(ids))
+            unknown = sorted(set(members) - set(ids.tolist()))
             if unknown:
                 raise DataError(f"{self.dataset}: group {group!r} has assets not in the universe: {unknown[:10]}")
-        unknown = sorted(set(self.short_history) - set(ids))
+        unknown = sorted(set(self.short_history) - set(ids.tolist()))
         if unknown:
             raise DataError(f"{self.dataset}: short_history names assets not in the universe: {unknown[:10]}")
         if self.history_days is not None and not self.history_days.index.equals(ids):

@@ -102,6 +102,12 @@ def to_float(values: pd.Series, where: str) -> pd.Series:
     return coerced.astype(float)
 
 
+def all_plain_numeric(frame: pd.DataFrame) -> bool:
+    """True if every column is a plain number type (not text, not true/false): one conversion to floats suffices."""
+    kinds = {dtype for dtype in frame.dtypes.tolist()}
+    return all(_is_plain_numeric(dtype) for dtype in kinds)
+
+
 def to_float_array(frame: pd.DataFrame, labels: pd.Index, where: str) -> np.ndarray:
     """A table of numbers as one float array (rows × columns); non-numeric cells raise DataError.
 

@@ -121,7 +121,7 @@ def load_vendor_risk_model(
         "; check the exposures of these rows",
     )
     return RiskModel(
-        asset_ids=tuple(table.index),
+        asset_ids=tuple(table.index.tolist()),
         factor_names=factors,
         exposures=b,
         factor_cov_sqrt=factor_cov_sqrt,

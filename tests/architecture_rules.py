@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Third-party libraries ``models`` may import (the standard library is always fine).
-MODELS_THIRD_PARTY = frozenset({"numpy", "pandas", "sklearn", "scipy"})
+MODELS_THIRD_PARTY = frozenset({"numpy", "pandas", "sklearn", "scipy", "threadpoolctl"})
 STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 
 RULES = {

@@ -117,6 +117,7 @@ def backtest(
     if ragged:
         returns = returns.fillna(0.0)  # a name that does not trade earns 0 (see the module docstring)
     benchmark = history.benchmark_weights_at(first).to_numpy()
+    history.characteristics_on(schedule)  # every rebalance's characteristics in one pass; snapshots reuse them
     with_job_groups(job, history.snapshot(first, window))  # names checked before any solve
 
     rows: dict[pd.Timestamp, dict[str, object]] = {}
@@ -156,11 +157,14 @@ def backtest(
         positions, linear, impact = cost_rates[date]
         return linear_and_impact_cost(linear, impact, (target - drifted)[positions])
 
-    optimized = simulate_policy(returns, schedule, benchmark, optimized_target, job_cost, name="optimized")
-    equal_at = _equal_weights_by_date(job, history, ragged)
-    equal_weighted = simulate_policy(
-        returns, schedule, benchmark, lambda date, drifted: equal_at(date), job_cost, name="equal_weighted"
-    )
+    # The loop's algebra is small (one rebalance's window and universe): one BLAS thread, so
+    # BLAS's threads do not contend with each other or with other work on the cores.
+    with models.blas_threads(models.small_problem_threads(window or len(history.dates), len(history.asset_ids))):
+        optimized = simulate_policy(returns, schedule, benchmark, optimized_target, job_cost, name="optimized")
+        equal_at = _equal_weights_by_date(job, history, ragged)
+        equal_weighted = simulate_policy(
+            returns, schedule, benchmark, lambda date, drifted: equal_at(date), job_cost, name="equal_weighted"
+        )
     if job.data.benchmark is not None and job.data.benchmark.form == "returns":
         cap_weighted = _index_returns(job, returns.index[1:])  # the index the job tracks
     elif ragged or history.point_in_time_benchmark is not None:

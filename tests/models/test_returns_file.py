@@ -1,0 +1,88 @@
+"""The returns file's fast path (one ``np.loadtxt`` into an array) reads exactly what the pandas
+path reads, and anything unusual goes through the pandas path; text columns keep "NA"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trimtab.models import DataError, read_table
+from trimtab.models import _returns_file
+from trimtab.models._returns_file import load_returns
+
+IDS = pd.Index(["A", "B", "C", "D"], name="asset_id")
+
+
+def write(tmp_path: Path, text: str, name: str = "returns.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def plain_frame(rows: int = 40, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(0, 0.02, (rows, 5)).round(9), columns=["D", "B", "X", "A", "C"])
+    frame.insert(2, "date", pd.bdate_range("2024-01-01", periods=rows).strftime("%Y-%m-%d"))
+    return frame.sample(frac=1.0, random_state=1)  # rows in any order, an extra column, assets out of order
+
+
+def through_pandas(path: Path, monkeypatch) -> pd.DataFrame:
+    with monkeypatch.context() as patch:
+        patch.setattr(_returns_file, "_read_plain_csv", lambda *args: None)
+        return load_returns(path, IDS)
+
+
+def test_a_plain_file_takes_the_fast_path_and_reads_what_pandas_reads(tmp_path, monkeypatch):
+    path = tmp_path / "returns.csv"
+    plain_frame().to_csv(path, index=False)
+    assert _returns_file._read_plain_csv(path, IDS) is not None
+    fast = load_returns(path, IDS)
+    pd.testing.assert_frame_equal(fast, through_pandas(path, monkeypatch), check_exact=True)
+    assert fast.index.is_monotonic_increasing and list(fast.columns) == list(IDS)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "date,A,B,C,D\n2024-01-02,0.01,,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n",  # an empty cell
+        "date,A,B,C,D\n2024-01-02,0.01,NA,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n",  # a missing-value word
+        'date,A,B,C,D\n2024-01-02,"0.01",0.01,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n',  # quoted
+        "Date,A,B,C,D\n20240102,0.01,0.01,0.02,0.03\n20240103,0.01,0.02,0.02,0.03\n",  # YYYYMMDD
+        "dAtE,A,B,C,D\n2024-01-02,0.01,0.01,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n",  # another case
+        "date,A,B,C,D,A\n2024-01-02,0.01,0.01,0.02,0.03,0\n",  # a repeated column
+        "date,A,B,C\n2024-01-02,0.01,0.01,0.02\n",  # a missing column
+        "date,A,B,C,D\n",  # no rows
+    ],
+)
+def test_unusual_files_go_through_pandas(tmp_path, monkeypatch, body):
+    path = write(tmp_path, body)
+    assert _returns_file._read_plain_csv(path, IDS) is None or "Date," in body
+    try:
+        expected = through_pandas(path, monkeypatch)
+    except DataError as error:
+        with pytest.raises(DataError) as raised:
+            load_returns(path, IDS)
+        assert str(raised.value) == str(error)
+    else:
+        pd.testing.assert_frame_equal(load_returns(path, IDS), expected, check_exact=True)
+
+
+def test_compressed_and_nan_words(tmp_path, monkeypatch):
+    frame = plain_frame(seed=3)
+    gz = tmp_path / "returns.csv.gz"
+    frame.to_csv(gz, index=False)
+    assert _returns_file._read_plain_csv(gz, IDS) is None
+    pd.testing.assert_frame_equal(load_returns(gz, IDS), through_pandas(gz, monkeypatch), check_exact=True)
+    path = write(tmp_path, "date,A,B,C,D\n2024-01-02,0.01,0.01,0.02,inf\n2024-01-03,0.01,0.02,0.02,0.03\n")
+    with pytest.raises(DataError, match="non-finite return"):
+        load_returns(path, IDS)
+
+
+def test_text_columns_keep_missing_value_words(tmp_path):
+    path = write(tmp_path, "asset_id,ticker,x\nA,NA,1\nB,,NA\nC,null,3\n", "universe.csv")
+    frame = read_table(path, "universe", text_columns=("asset_id", "ticker"))
+    assert frame["ticker"].tolist()[0] == "NA" and pd.isna(frame["ticker"].tolist()[1])
+    assert frame["ticker"].tolist()[2] == "null" and np.isnan(frame["x"].iloc[1])
