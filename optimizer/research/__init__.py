@@ -3,81 +3,75 @@
 Everything here is built on the core's public API (``trimtab.optimizer``: ``prepare``,
 ``optimize``, ``read_run`` …) and ``trimtab.models``; nothing in the core imports this package,
 and it does not import :mod:`trimtab.optimizer.export`.
+
+Names are loaded on first use (PEP 562), so a frontier or a backtest does not import
+matplotlib until a figure is drawn.
 """
 
-from ._frontier import SIDES as FRONTIER_SIDES
-from ._frontier import Frontier, frontier, mag7_cap_frontier, tilt_frontier, turnover_frontier
-from ._concentration import (
-    concentration_over_time,
-    concentration_table,
-    drifted_weights,
-    effective_n,
-    equal_weights,
-    group_weight,
-    group_weight_over_time,
-    hhi,
-    relative_performance,
-    return_contributions,
-    sector_hhi,
-    sector_weights,
-    top_n_return_share,
-    top_n_weight,
-)
+from __future__ import annotations
 
-from ._monitor import CONCENTRATION_CSV, OVER_TIME_CSV, Monitor, monitor
-from ._plots_portfolio import plot_active_weights, plot_sector_weights
-from ._plots_research import plot_backtest, plot_concentration, plot_frontier
-from ._risk_decomposition import RiskDecomposition, plot_risk_decomposition, risk_decomposition
-from ._report import REPORT_FILE, render_report, write_report
-from ._backtest import REBALANCE_FREQUENCIES, as_date, backtest, history_for_job, history_from_job
-from ._backtest_stats import BacktestResult, check_output_dir, format_summary
+import importlib
+from typing import Any
 
-__all__: list[str] = [
-    "RiskDecomposition",
-    "plot_active_weights",
-    "plot_backtest",
-    "plot_concentration",
-    "plot_frontier",
-    "plot_risk_decomposition",
-    "plot_sector_weights",
-    "risk_decomposition",
-    "render_report",
-    "write_report",
-]
-__all__ += [
-    "CONCENTRATION_CSV",
-    "FRONTIER_SIDES",
-    "OVER_TIME_CSV",
-    "REBALANCE_FREQUENCIES",
-    "REPORT_FILE",
-    "BacktestResult",
-    "Monitor",
-    "as_date",
-    "backtest",
-    "history_for_job",
-    "history_from_job",
-    "check_output_dir",
-    "format_summary",
-    "monitor",
-]
-__all__ += [
-    "Frontier",
-    "frontier",
-    "mag7_cap_frontier",
-    "tilt_frontier",
-    "turnover_frontier",
-    "concentration_over_time",
-    "concentration_table",
-    "drifted_weights",
-    "effective_n",
-    "equal_weights",
-    "group_weight",
-    "group_weight_over_time",
-    "hhi",
-    "relative_performance",
-    "return_contributions",
-    "sector_hhi",
-    "sector_weights",
-    "top_n_return_share",
-    "top_n_weight",
-]
+#: Public name → (this package's module that defines it, its name there).
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "FRONTIER_SIDES": ("._frontier", "SIDES"),
+    "Frontier": ("._frontier", "Frontier"),
+    "frontier": ("._frontier", "frontier"),
+    "mag7_cap_frontier": ("._frontier", "mag7_cap_frontier"),
+    "tilt_frontier": ("._frontier", "tilt_frontier"),
+    "turnover_frontier": ("._frontier", "turnover_frontier"),
+    "concentration_over_time": ("._concentration", "concentration_over_time"),
+    "concentration_table": ("._concentration", "concentration_table"),
+    "drifted_weights": ("._concentration", "drifted_weights"),
+    "effective_n": ("._concentration", "effective_n"),
+    "equal_weights": ("._concentration", "equal_weights"),
+    "group_weight": ("._concentration", "group_weight"),
+    "group_weight_over_time": ("._concentration", "group_weight_over_time"),
+    "hhi": ("._concentration", "hhi"),
+    "relative_performance": ("._concentration", "relative_performance"),
+    "return_contributions": ("._concentration", "return_contributions"),
+    "sector_hhi": ("._concentration", "sector_hhi"),
+    "sector_weights": ("._concentration", "sector_weights"),
+    "top_n_return_share": ("._concentration", "top_n_return_share"),
+    "top_n_weight": ("._concentration", "top_n_weight"),
+    "CONCENTRATION_CSV": ("._monitor", "CONCENTRATION_CSV"),
+    "OVER_TIME_CSV": ("._monitor", "OVER_TIME_CSV"),
+    "Monitor": ("._monitor", "Monitor"),
+    "monitor": ("._monitor", "monitor"),
+    "plot_active_weights": ("._plots_portfolio", "plot_active_weights"),
+    "plot_sector_weights": ("._plots_portfolio", "plot_sector_weights"),
+    "plot_backtest": ("._plots_research", "plot_backtest"),
+    "plot_concentration": ("._plots_research", "plot_concentration"),
+    "plot_frontier": ("._plots_research", "plot_frontier"),
+    "RiskDecomposition": ("._risk_decomposition", "RiskDecomposition"),
+    "plot_risk_decomposition": ("._risk_decomposition", "plot_risk_decomposition"),
+    "risk_decomposition": ("._risk_decomposition", "risk_decomposition"),
+    "REPORT_FILE": ("._report", "REPORT_FILE"),
+    "render_report": ("._report", "render_report"),
+    "write_report": ("._report", "write_report"),
+    "REBALANCE_FREQUENCIES": ("._backtest", "REBALANCE_FREQUENCIES"),
+    "as_date": ("._backtest", "as_date"),
+    "backtest": ("._backtest", "backtest"),
+    "history_for_job": ("._backtest", "history_for_job"),
+    "history_from_job": ("._backtest", "history_from_job"),
+    "BacktestResult": ("._backtest_stats", "BacktestResult"),
+    "check_output_dir": ("._backtest_stats", "check_output_dir"),
+    "format_summary": ("._backtest_stats", "format_summary"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines the public ``name`` on first use, and keep the value."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _EXPORTS[name]
+    value = getattr(importlib.import_module(module, __name__), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
