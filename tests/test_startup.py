@@ -134,3 +134,17 @@ def test_lazy_names_are_the_real_ones():
         optimizer.nonexistent  # noqa: B018
     # --tolerance's default is written out in the CLI (so --help does not import the core): the same number.
     assert _orders.DEFAULT_TOLERANCE == optimizer.ROUNDING_TOLERANCE
+
+
+def test_the_research_functions_without_figures_load_no_plotting():
+    """``research``'s names load lazily: a frontier, a backtest or a monitor imports no matplotlib."""
+    code = (
+        "import sys\nfrom trimtab.optimizer.research import backtest, frontier, monitor, Frontier\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_tree_root(), os.environ.get("PYTHONPATH")) if p)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = done.stdout.split()
+    assert "trimtab.optimizer.research._frontier" in loaded and "trimtab.optimizer.research._backtest" in loaded
+    assert not heavy(loaded, ("matplotlib",)), heavy(loaded, ("matplotlib",))
