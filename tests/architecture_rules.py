@@ -2,7 +2,7 @@
 
 ``check(package_dirs)`` parses every module under the given package directories with :mod:`ast`,
 resolves relative imports to absolute module names, and returns one :class:`Violation` per broken
-rule (rules 1–8 of ``tests/test_architecture.py``; rule 9, what ``import trimtab.optimizer``
+rule (rules 1–8 and 10 of ``tests/test_architecture.py``; rule 9, what ``import trimtab.optimizer``
 loads, is checked at run time by the test itself). ``check_tree(root, "trimtab")`` is the same over
 ``root/trimtab`` (the layout of an installed copy, and of the self-tests' fake trees).
 """
@@ -28,9 +28,11 @@ RULES = {
     3: "the optimizer core imports neither export, research, cli nor the trimtab facade",
     4: "export and research do not import each other",
     5: "nothing outside the CLI imports the CLI (trimtab/__main__.py excepted)",
-    6: "the CLI imports export and research only inside functions",
+    6: "the CLI imports export, research and batch only inside functions",
     7: "no import of another package's underscore module or name",
     8: "no import cycle between modules",
+    10: "batch imports the core and, only inside functions, export, never research; neither export nor research "
+    "imports batch",
 }
 
 
@@ -186,6 +188,7 @@ def _broken(module: Module, imp: Import, root: str, modules: Mapping[str, Module
     """(rule, message) for each of rules 1–7 that one import breaks."""
     models, constraints, optimizer = f"{root}.models", f"{root}.constraints", f"{root}.optimizer"
     export, research, cli = f"{optimizer}.export", f"{optimizer}.research", f"{optimizer}.cli"
+    batch = f"{optimizer}.batch"
     me, to, target = module.name, imp.module, imp.target
     # the root package's own modules (trimtab/__init__ re-exports the core): above the three floors
     facade = _within(to, root) and not any(_within(to, floor) for floor in (models, constraints, optimizer))
@@ -199,25 +202,31 @@ def _broken(module: Module, imp: Import, root: str, modules: Mapping[str, Module
             yield 1, f"{says}: third-party {top!r} is not one of {sorted(MODELS_THIRD_PARTY)}"
     if _within(me, constraints) and (_within(to, optimizer) or facade):
         yield 2, says
-    if module.package == optimizer and (any(_within(to, p) for p in (export, research, cli)) or facade):
+    if module.package == optimizer and (any(_within(to, p) for p in (export, research, cli, batch)) or facade):
         yield 3, says
     if (_within(me, export) and _within(to, research)) or (_within(me, research) and _within(to, export)):
         yield 4, says
     if _within(to, cli) and not _within(me, cli) and me != f"{root}.__main__":
         yield 5, says
-    if _within(me, cli) and (_within(to, export) or _within(to, research)) and not imp.in_function:
+    if _within(me, cli) and any(_within(to, p) for p in (export, research, batch)) and not imp.in_function:
         yield 6, f"{says}: import it inside the command that uses it"
+    if _within(me, batch) and _within(to, research):
+        yield 10, says
+    if _within(me, batch) and _within(to, export) and not imp.in_function:
+        yield 10, f"{says}: import it inside the function that uses it (workers never load export)"
+    if _within(to, batch) and (_within(me, export) or _within(me, research)):
+        yield 10, f"{says}: batch builds on export, not the other way round"
     owner = _private_owner(target, modules) if to is not None else None
     if owner is not None and owner != module.package:
         yield 7, f"{says}: a private name of package {owner}, not of {module.package}"
 
 
 def check(package_dirs: Mapping[str, Path], root: str | None = None) -> list[Violation]:
-    """Every violation of rules 0–8 in the tree ``{dotted package name: directory}``.
+    """Every violation of rules 0–8 and 10 in the tree ``{dotted package name: directory}``.
 
     ``root`` is the top package (default: the shortest name in ``package_dirs``); the layers are
     ``root.models``, ``root.constraints``, ``root.optimizer`` (core), ``root.optimizer.export``,
-    ``root.optimizer.research`` and ``root.optimizer.cli``.
+    ``root.optimizer.research``, ``root.optimizer.batch`` and ``root.optimizer.cli``.
     """
     root = root or min(package_dirs, key=len)
     modules = discover(package_dirs)

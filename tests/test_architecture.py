@@ -22,7 +22,7 @@ Rules (a test fails naming file:line and the rule):
    (``trimtab/__init__.py`` re-exports the core; the same holds for rules 1 and 2).
 4. ``export`` does not import ``research``, nor ``research`` ``export``.
 5. Nothing outside ``trimtab.optimizer.cli`` imports it; ``trimtab/__main__.py`` excepted.
-6. ``trimtab.optimizer.cli`` imports export and research only inside functions (an import at
+6. ``trimtab.optimizer.cli`` imports export, research and batch only inside functions (an import at
    module level counts even under ``if TYPE_CHECKING:``).
 7. No module imports a private module or name (a dotted component starting with ``_``, dunders
    excepted) owned by another package than its own. A package is a directory with ``__init__.py``:
@@ -45,8 +45,13 @@ Rules (a test fails naming file:line and the rule):
    file:line of each step; its edges are set aside and this repeats until no cycle is left (so the
    reported cycles share no edge, and every cycle shares an edge with a reported one).
 9. In a fresh interpreter, ``import trimtab.optimizer`` loads no ``matplotlib``, ``quickfix``,
-   ``trimtab.optimizer.export/research/cli``, and no ``pyarrow`` module beyond those that
-   ``import pandas`` alone loads (never ``pyarrow.parquet`` or ``pyarrow.csv``).
+   ``dask``, ``distributed``, ``trimtab.optimizer.export/research/batch/cli``, and no ``pyarrow``
+   module beyond those that ``import pandas`` alone loads (never ``pyarrow.parquet`` or
+   ``pyarrow.csv``).
+10. ``trimtab.optimizer.batch`` (many accounts on Dask) sits between export and the CLI: it
+   imports the core at will and ``export`` only inside functions (its Dask workers never load
+   export), never ``research`` (nor the CLI, rule 5); neither export nor research imports it
+   (the CLI imports it only inside its command, rule 6).
 
 Rule 0 is a sanity check: every relative import resolves inside the tree.
 """
@@ -96,7 +101,8 @@ def real_violations() -> tuple:
 
 def test_the_walk_finds_every_module_of_every_subpackage():
     modules = rules.discover(package_dirs())
-    for package in ("models", "constraints", "optimizer", "optimizer.export", "optimizer.research", "optimizer.cli"):
+    for package in ("models", "constraints", "optimizer", "optimizer.export", "optimizer.research", "optimizer.batch",
+                    "optimizer.cli"):
         assert modules[f"trimtab.{package}"].is_package
     on_disk = {
         path
@@ -152,7 +158,10 @@ def test_importing_the_core_loads_neither_export_research_cli_nor_their_librarie
         "quickfix",
         "trimtab.optimizer.export",
         "trimtab.optimizer.research",
+        "trimtab.optimizer.batch",
         "trimtab.optimizer.cli",
+        "dask",
+        "distributed",
     )
     assert not [m for m in loaded if m.startswith(forbidden)]
     extra_pyarrow = [m for m in loaded if m.partition(".")[0] == "pyarrow" and m not in baseline]
@@ -204,6 +213,14 @@ CLEAN_TREE = {
         def frontier():
             import matplotlib
     """,
+    "optimizer/batch/__init__.py": "from ._runner import batch\n",
+    "optimizer/batch/_runner.py": """
+        from .. import solve
+        from trimtab.constraints import Constraint
+        def batch():
+            import distributed
+            from ..export import export_run
+    """,
     "optimizer/cli/__init__.py": "from . import _commands\nfrom ._commands import main\n",
     "optimizer/cli/_commands.py": """
         from .. import solve
@@ -211,6 +228,7 @@ CLEAN_TREE = {
             from ..export import export_run
             from ..research import frontier
             from trimtab.optimizer.export import export_run as again
+            from ..batch import batch
     """,
 }
 
@@ -262,6 +280,18 @@ PLANTS = {
     "cli imports a private export module in a function": (
         7,
         {"optimizer/cli/_commands.py": "def h():\n    from ..export import _files\n"},
+    ),
+    "cli imports batch at module level": (6, {"optimizer/cli/_commands.py": "from ..batch import batch\n"}),
+    "batch imports export at module level": (10, {"optimizer/batch/_runner.py": "from ..export import export_run\n"}),
+    "batch imports research in a function": (
+        10,
+        {"optimizer/batch/_runner.py": "def g():\n    from trimtab.optimizer.research import frontier\n"},
+    ),
+    "research imports batch": (10, {"optimizer/research/_frontier.py": "from trimtab.optimizer.batch import batch\n"}),
+    "core imports batch": (3, {"optimizer/_spare.py": "def f():\n    from .batch import batch\n"}),
+    "batch imports a private export module in a function": (
+        7,
+        {"optimizer/batch/_runner.py": "def p():\n    from ..export import _files\n"},
     ),
     "a cycle at module level": (
         8,

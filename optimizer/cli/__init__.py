@@ -7,28 +7,28 @@ library, so ``trimtab --help`` and each command's ``--help`` load neither CVXPY 
 rule and is added to :data:`COMMAND_MODULES`.
 
 Commands: ``optimize``, ``diagnose``, ``validate`` (one job); ``export``, ``send`` (orders);
-``backtest``, ``frontier``, ``monitor``, ``report`` (research).
+``backtest``, ``frontier``, ``monitor``, ``report`` (research); ``batch`` (many accounts).
 
 Exit codes: 0 success; 2 bad job file, data, export input, refused output or usage;
 3 infeasible; 4 solver failure; 5 some orders sent were rejected or not answered; 6 stopped
-at a time limit (answer written, optimality not proven); 70 internal error (a bug — the
+at a time limit (answer written, optimality not proven); 7 a batch finished but some accounts
+failed (each named; ``batch.csv`` has every reason); 70 internal error (a bug — the
 message says so; please report it); 130 interrupted (Ctrl-C). Every failure a user can
 cause prints one paragraph naming the file, field, asset or rule — never a traceback.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 import traceback
 
 import typer
 
-from . import _backtest, _core, _frontier, _monitor, _orders, _report
+from . import _backtest, _batch, _core, _frontier, _monitor, _orders, _report
 from ._common import (
     DOCUMENTED_EXIT_CODES,
     EXIT_BAD_INPUT,
+    EXIT_FAILED_ACCOUNTS,
     EXIT_INFEASIBLE,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -46,17 +46,10 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 #: The modules whose ``register(app)`` adds their commands, in the order ``--help`` lists them.
-COMMAND_MODULES = (_core, _orders, _frontier, _monitor, _report, _backtest)
-
-#: Command modules registered when present (by name, after the others): the many-accounts batch
-#: (``_batch.py``). Importing one must stay as light as the others (typer, rich, stdlib).
-OPTIONAL_COMMAND_MODULES = ("_batch",)
+COMMAND_MODULES = (_core, _orders, _frontier, _monitor, _report, _backtest, _batch)
 
 for _module in COMMAND_MODULES:
     _module.register(app)
-for _name in OPTIONAL_COMMAND_MODULES:
-    if importlib.util.find_spec(f"{__name__}.{_name}") is not None:
-        importlib.import_module(f"{__name__}.{_name}").register(app)
 
 #: The terminal summary of a result (what ``trimtab optimize`` prints).
 print_summary = _core.print_summary
@@ -94,6 +87,7 @@ __all__ = [
     "COMMAND_MODULES",
     "DOCUMENTED_EXIT_CODES",
     "EXIT_BAD_INPUT",
+    "EXIT_FAILED_ACCOUNTS",
     "EXIT_INFEASIBLE",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",

@@ -23,9 +23,9 @@ err = Console(stderr=True)
 #: 6 stopped at a time limit (the answer is written, its optimality not proven); 70 internal
 #: error (a bug: please report it); 130 interrupted (Ctrl-C).
 EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_NOT_ACKNOWLEDGED, EXIT_TIME_LIMIT = 2, 3, 4, 5, 6
-EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
+EXIT_FAILED_ACCOUNTS, EXIT_INTERNAL, EXIT_INTERRUPTED = 7, 70, 130
 DOCUMENTED_EXIT_CODES = frozenset({0, EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_NOT_ACKNOWLEDGED,
-                                   EXIT_TIME_LIMIT, EXIT_INTERNAL, EXIT_INTERRUPTED})
+                                   EXIT_TIME_LIMIT, EXIT_FAILED_ACCOUNTS, EXIT_INTERNAL, EXIT_INTERRUPTED})
 
 #: C0/C1 control characters (ESC sequences among them) that would reach the terminal raw.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -45,7 +45,18 @@ def export_command(
     ] = False,
     journal_dir: Annotated[Path | None, typer.Option("--journal-dir", help=_JOURNAL_HELP)] = None,
 ) -> None:
-    """Turn a run's target weights into whole-lot orders and write them as a batch."""
+    """Turn a run's target weights into whole-lot orders and write them as a batch.
+
+    RUN_DIR may also be a many-accounts batch directory (written by ``trimtab batch``): then
+    each account's orders and one block order per asset and side, with allocations.
+    """
+    from . import _batch
+
+    if _batch.is_batch_dir(run_dir):
+        return _batch.export_batch_command(
+            run_dir, holdings, prices, formats, mapping, out_dir, cash_buffer, min_trade_shares, min_trade_notional,
+            tolerance, force, journal_dir, cash=cash, nav=nav, portfolio_id=portfolio_id,
+        )
     from ..export import export_run, read_journal
 
     try:

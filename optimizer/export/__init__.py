@@ -41,8 +41,24 @@ from ._schema import IDENTIFIER_TYPES, ORDER_COLUMNS, SIDES, OrderBatch
 from ._session import SendInterrupted, send_batch, send_messages
 from ._session_config import FixSessionError, read_session_config
 from ._trades import build_orders
+from ._blocks import (  # many accounts: block orders per asset and side, with allocations
+    ALLOCATION_COLUMNS,
+    BLOCK_PORTFOLIO,
+    BlockOrders,
+    block_fix_bytes,
+    block_orders,
+    render_allocations_csv,
+    write_blocks,
+)
 
 __all__ = [
+    "ALLOCATION_COLUMNS",
+    "BLOCK_PORTFOLIO",
+    "BlockOrders",
+    "block_fix_bytes",
+    "block_orders",
+    "render_allocations_csv",
+    "write_blocks",
     "FORMATS",
     "IDENTIFIER_PREFERENCE",
     "IDENTIFIER_TYPES",
