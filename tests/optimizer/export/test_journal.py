@@ -4,6 +4,7 @@ never under-states what went out; any text survives a CSV round trip, neutralise
 from __future__ import annotations
 
 import csv
+import json
 import io
 
 import pandas as pd
@@ -20,7 +21,7 @@ events = st.lists(st.tuples(st.sampled_from(["sent", "answer"]), st.lists(st.sam
                   max_size=12)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(steps=events, cut=st.floats(0, 1), finished=st.booleans())
 def test_a_journal_cut_anywhere_never_understates_what_went_out(tmp_path_factory, steps, cut, finished):
     where = tmp_path_factory.mktemp("journal")
@@ -38,7 +39,11 @@ def test_a_journal_cut_anywhere_never_understates_what_went_out(tmp_path_factory
     sent_whole = {oid for line in whole_lines.splitlines() if b'"event":"sent"' in line
                   for oid in IDS if f'"{oid}"'.encode() in line}
     assert set(complete.went_out) == sent_whole <= set(state.went_out)
-    assert state.ever_sent or (not sent_whole and prefix == whole_lines)  # a torn line counts as possibly sent
+    tail = prefix[len(whole_lines):]
+    torn = bool(tail.strip()) and not _parses(tail)  # a kill mid-write: the record is unreadable
+    assert state.ever_sent or (not sent_whole and not torn)  # a torn line counts as possibly sent
+    if tail.strip() and not torn:  # only the newline is missing: the record itself counts as written
+        assert set(state.went_out) == set(fold("B", journal.path, tail + b"\n").went_out) | sent_whole
     # The next sender appends after a torn line without gluing onto it.
     journal.path.write_bytes(prefix)
     with Journal("B", where) as again:
@@ -47,12 +52,20 @@ def test_a_journal_cut_anywhere_never_understates_what_went_out(tmp_path_factory
     assert IDS[0] in after.went_out and sent_whole <= set(after.went_out)
 
 
+def _parses(line: bytes) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
 #: Mostly the characters that matter to a CSV reader or a spreadsheet, sometimes any character.
 text = st.one_of(st.text(alphabet=st.sampled_from(list("=+-@\t\r\n\"',; aZ0é'")), max_size=8),
                  st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(asset=text, identifier=text, portfolio=text)
 def test_any_text_round_trips_through_csv_neutralised_exactly_when_it_starts_like_a_formula(asset, identifier,
                                                                                            portfolio):
