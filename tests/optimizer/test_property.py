@@ -32,7 +32,7 @@ def _reference_portfolio(rng, snapshot, restricted):
     return w / w.sum()
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(
     n=st.integers(12, 45),
     seed=st.integers(0, 10_000),
