@@ -28,7 +28,10 @@ from ._sections import (
     OutputSpec,
     RiskModelSpec,
     SolverSpec,
+    TaxSpec,
 )
+from ._lot_terms import GAIN_KINDS, LotTerms, lot_rates
+from ._taxes import TAX_RULE_KEYS, HarvestedLoss, RealizedGain
 from ._registry import (
     CONSTRAINT_CLASSES,
     CONSTRAINT_TYPES,
@@ -55,6 +58,13 @@ __all__ = [
     "MAX_YAML_VALUES",
     "RISK_MODEL_METHODS",
     "STRUCTURAL_KEYS",
+    "GAIN_KINDS",
+    "TAX_RULE_KEYS",
+    "HarvestedLoss",
+    "LotTerms",
+    "RealizedGain",
+    "TaxSpec",
+    "lot_rates",
     "AssetWeight",
     "Beta",
     "BenchmarkSpec",

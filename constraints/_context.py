@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
-from trimtab.models import BenchmarkRisk, DataError, MarketSnapshot, RiskModel, benchmark_risk_from_weights
+from trimtab.models import BenchmarkRisk, DataError, LotBook, MarketSnapshot, RiskModel, benchmark_risk_from_weights
 
 from ._errors import SpecError
 
@@ -92,11 +93,14 @@ class DataView:
     index_risk : BenchmarkRisk, optional
         The benchmark in the risk model's terms when it is an index return series (rows in
         the snapshot's order); by default the snapshot's constituent weights.
+    lots : LotBook, optional
+        The account's tax lots on the snapshot's date, for a job with a ``taxes`` section.
     """
 
     snapshot: MarketSnapshot
     risk_model: RiskModel
     index_risk: BenchmarkRisk | None = None
+    lots: LotBook | None = None
 
     @property
     def risk_anchor(self) -> np.ndarray:
@@ -218,6 +222,9 @@ class BuildContext:
         Benchmark weights ``w_b`` (n,).
     holdings : cp.Parameter
         Current weights ``w_0`` (n,).
+    lots : LotTerms or None
+        The tax-lot variables and parameters (``constraints._lot_terms``) of a problem with
+        a ``taxes`` section, attached before the rules are built; None otherwise.
     """
 
     universe: UniverseInfo
@@ -229,6 +236,7 @@ class BuildContext:
     _assigned_data: DataView | None = field(init=False, default=None, repr=False)
     _assigned_values: dict[str, object] = field(init=False, default_factory=dict, repr=False)
     _prefix: str = field(init=False, default="")
+    lots: Any = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         n, k = self.universe.n_assets, self.n_factors

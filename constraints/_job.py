@@ -10,6 +10,7 @@ A job file has five sections, all optional but ``constraints``::
       - turnover: {max: 0.30, priority: 1}     # may bend if the job is infeasible
     allow_relaxation: true                     # default false: infeasible is an error
     cardinality: {max_names: 100}              # holdings count (exact MIQP or heuristic)
+    taxes: {lots: lots.csv, weight: 1.0}       # tax lots: TE² + weight × tax, wash sales
     solver: {name: CLARABEL, fallback: [SCS]}
     output: {dir: out/}
 """
@@ -46,8 +47,10 @@ from ._sections import (
     OutputSpec,
     RiskModelSpec,
     SolverSpec,
+    TaxSpec,
     _Section,
 )
+from ._taxes import TAX_RULE_KEYS
 from ._yaml_lines import format_path
 from ._yaml_loader import read_job_bytes
 
@@ -60,6 +63,7 @@ class _JobFile(_Section):
     allow_relaxation: bool = False
     costs: CostSpec | None = None
     cardinality: CardinalitySpec | None = None
+    taxes: TaxSpec | None = None
     solver: SolverSpec = Field(default_factory=SolverSpec)
     output: OutputSpec = Field(default_factory=OutputSpec)
 
@@ -67,6 +71,12 @@ class _JobFile(_Section):
     def _no_relaxation_with_cardinality(self) -> _JobFile:
         if self.cardinality is not None and self.allow_relaxation:
             raise ValueError("allow_relaxation cannot be combined with a cardinality section (not supported yet)")
+        if self.taxes is not None and self.cardinality is not None:
+            raise ValueError("a taxes section cannot be combined with a cardinality section (not supported yet)")
+        if self.taxes is not None and self.allow_relaxation:
+            raise ValueError("allow_relaxation cannot be combined with a taxes section (not supported yet)")
+        if self.taxes is not None and self.taxes.lots is None and self.data.source == "files":
+            raise ValueError("taxes.lots is required with data.source: files (only the embedded data have synthetic lots)")
         return self
 
 
@@ -97,6 +107,7 @@ class JobSpec:
     allow_relaxation: bool = False
     costs: CostSpec | None = None
     cardinality: CardinalitySpec | None = None
+    taxes: TaxSpec | None = None
     source: str = "<string>"
     sha256: str = ""
     base_dir: Path = field(default_factory=Path.cwd)
@@ -116,7 +127,12 @@ class JobSpec:
         return p if p.is_absolute() else self.base_dir / p
 
     def to_dict(self) -> dict[str, Any]:
-        """The job as plain data; ``loads_job(yaml.safe_dump(job.to_dict()))`` gives an equal job."""
+        """The job as plain data; ``loads_job(yaml.safe_dump(job.to_dict()))`` gives an equal job.
+
+        ``taxes`` is present only when the job has the section (so the hash of a job without
+        it is what it was before the section existed).
+        """
+        taxes = {"taxes": self.taxes.model_dump(mode="json")} if self.taxes is not None else {}
         return {
             "name": self.name,
             "description": self.description,
@@ -128,6 +144,7 @@ class JobSpec:
             "cardinality": self.cardinality.model_dump(mode="json") if self.cardinality is not None else None,
             "solver": self.solver.model_dump(mode="json"),
             "output": self.output.model_dump(mode="json"),
+            **taxes,
         }
 
     @property
@@ -222,6 +239,10 @@ def _validate(document: Document, source: str, base_dir: Path) -> JobSpec:
         raise fail("must be a list of constraints", ("constraints",))
     constraints = tuple(_parse_constraint(item, i, fail) for i, item in enumerate(job_file.constraints))
     _check_once_each(constraints, fail)
+    if job_file.taxes is None:
+        for i, c in enumerate(constraints):
+            if c.key in TAX_RULE_KEYS:
+                raise fail(f"{c.key!r} needs a 'taxes' section (the tax lots it is measured on)", ("constraints", i, c.key))
     return JobSpec(
         name=job_file.name,
         description=job_file.description,
@@ -233,6 +254,7 @@ def _validate(document: Document, source: str, base_dir: Path) -> JobSpec:
         allow_relaxation=job_file.allow_relaxation,
         costs=job_file.costs,
         cardinality=job_file.cardinality,
+        taxes=job_file.taxes,
         source=source,
         sha256=document.sha256,
         base_dir=base_dir,

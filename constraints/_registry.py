@@ -20,6 +20,7 @@ from ._base import Constraint
 from ._liquidity import MaxPositionAdv, MaxTradeAdv
 from ._lists import MustHold, NoBuy, NoTrade, Restricted
 from ._risk_and_trading import Beta, FactorExposure, TotalRisk, TrackingError, Turnover
+from ._taxes import HarvestedLoss, RealizedGain
 from ._weights import AssetWeight, Budget, Cash, GroupWeight, LongOnly, SectorWeight
 
 #: Every constraint type, in the order choices are listed in messages.
@@ -41,6 +42,8 @@ CONSTRAINT_CLASSES: tuple[type[Constraint], ...] = (
     NoBuy,
     MaxTradeAdv,
     MaxPositionAdv,
+    RealizedGain,
+    HarvestedLoss,
 )
 
 #: YAML key → constraint class.

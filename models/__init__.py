@@ -38,8 +38,20 @@ from ._snapshot import MarketSnapshot
 from ._synthetic import SYNTHETIC_AS_OF, SYNTHETIC_DATASET_NAME, load_synthetic_sp500
 from ._threads import blas_threads, small_problem_threads
 from ._vendor import load_vendor_risk_model
+from ._lots import LOT_COLUMNS, TRADE_COLUMNS, TaxLots, read_tax_lots
+from ._lot_book import SHARE_TOLERANCE, LotBook, lot_book
+from ._synthetic_lots import SYNTHETIC_LOTS_NAV, synthetic_lots
 
 __all__ = [
+    "LOT_COLUMNS",
+    "TRADE_COLUMNS",
+    "SHARE_TOLERANCE",
+    "SYNTHETIC_LOTS_NAV",
+    "LotBook",
+    "TaxLots",
+    "lot_book",
+    "read_tax_lots",
+    "synthetic_lots",
     "BenchmarkRisk",
     "benchmark_risk_from_weights",
     "estimate_benchmark_risk",

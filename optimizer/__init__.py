@@ -79,6 +79,19 @@ _EXPORTS: dict[str, str] = {
     "render_summary_json": "._run_dir",
     "render_targets_csv": "._run_dir",
     "write_run": "._run_dir",
+    # taxes
+    "LOTS_SOLD_FILE": "._run_dir",
+    "render_lots_sold_csv": "._run_dir",
+    "LOTS_SOLD_COLUMNS": "._tax_report",
+    "TaxReport": "._tax_report",
+    "WashSaleReport": "._tax_report",
+    "rule_sales": "._tax_report",
+    "tax_report": "._tax_report",
+    "job_lot_book": "._tax_inputs",
+    "load_tax_lots": "._tax_inputs",
+    "EXACT_AUTO_MAX_ASSETS": "._taxes",
+    "WASH_TOLERANCE": "._wash_sales",
+    "TaxLayer": "._taxes",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -97,7 +110,13 @@ if TYPE_CHECKING:  # pragma: no cover — for editors and type checkers; never r
     from ._prepared import HELD_THRESHOLD, PreparedProblem, job_input_files, prepare
     from ._result import TIME_LIMIT_STATUS, CardinalityReport, ConstraintReport, Diagnostics, Solution, TargetPortfolio
     from ._run import diagnose, optimize
-    from ._run_dir import RunTarget, read_run, render_summary_json, render_targets_csv, write_run
+    from ._run_dir import (
+        LOTS_SOLD_FILE, RunTarget, read_run, render_lots_sold_csv, render_summary_json, render_targets_csv, write_run,
+    )
+    from ._tax_inputs import job_lot_book, load_tax_lots
+    from ._tax_report import LOTS_SOLD_COLUMNS, TaxReport, WashSaleReport, rule_sales, tax_report
+    from ._taxes import EXACT_AUTO_MAX_ASSETS, TaxLayer
+    from ._wash_sales import WASH_TOLERANCE
 
 
 def __getattr__(name: str) -> Any:

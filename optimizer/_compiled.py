@@ -26,7 +26,9 @@ from trimtab.constraints import (
     Constraint,
     CostSpec,
     DataView,
+    LotTerms,
     SolverSpec,
+    TaxSpec,
     UniverseInfo,
 )
 from trimtab.constraints import constraint_to_yaml
@@ -39,6 +41,7 @@ from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
 from ._relaxation import plan_relaxation
 from ._result import ConstraintReport, Solution
+from ._taxes import TaxLayer
 
 
 #: A constraint violated by more than this (in its own units) after the solve is a failure.
@@ -98,6 +101,11 @@ class CompiledProblem:
         implied weights), not the factor form with a dense n×n root: the solver's KKT system
         has no auxiliary variables and no dense constraint block, about twice as fast to
         factor. ``Σ`` is data, not a parameter, so such a problem is compiled per covariance.
+    taxes : TaxSpec, optional
+        Tax-aware rebalancing (with ``lot_structure``): per-lot sales, the tax in the
+        objective, the wash-sale rules (see ``_taxes``).
+    lot_structure : tuple of int, optional
+        Each tax lot's asset position (``LotBook.structure``): the problem is compiled per lot set.
     """
 
     def __init__(
@@ -108,10 +116,14 @@ class CompiledProblem:
         costs: CostSpec | None = None,
         cardinality: CardinalitySpec | None = None,
         dense_covariance: np.ndarray | None = None,
+        taxes: TaxSpec | None = None,
+        lot_structure: tuple[int, ...] | None = None,
     ) -> None:
         started = time.perf_counter()
         self.universe = universe
         self.context = BuildContext(universe, n_factors)
+        if taxes is not None:  # the lot variables come first: tax rules are measured on them
+            LotTerms(self.context, lot_structure or (), taxes)
         self.built: tuple[BuiltConstraint, ...] = tuple(c.build(self.context, i) for i, c in enumerate(constraints))
         #: Weights sum to 1 (a budget rule), rather than to 1 − cash.
         self.fully_invested = any(b.spec.key == "budget" for b in self.built)
@@ -127,8 +139,13 @@ class CompiledProblem:
             terms = build_costs(self.context, costs)
             self.other_terms = self.other_terms + OBJECTIVE_SCALE * (2.0 / costs.risk_aversion) * terms.total
             self.hard += list(terms.constraints)
-        #: True when the objective is active variance alone (no soft rules, no costs).
-        self.other_terms_are_zero = costs is None and all(b.spec.soft is None for b in self.built)
+        #: The tax lots: the tax in the objective, lot constraints, the wash-sale either/or.
+        self.taxes = TaxLayer(self, taxes) if taxes is not None else None
+        if self.taxes is not None:
+            self.other_terms = self.other_terms + self.taxes.objective_term
+            self.hard += self.taxes.constraints
+        #: True when the objective is active variance alone (no soft rules, no costs, no taxes).
+        self.other_terms_are_zero = costs is None and taxes is None and all(b.spec.soft is None for b in self.built)
         self.objective = self.active_variance + self.other_terms
         self.problem = cp.Problem(cp.Minimize(self.objective), self.hard)
         if not self.problem.is_dcp(dpp=True):
@@ -191,6 +208,8 @@ class CompiledProblem:
         if self.holdings_count is not None:
             solution, report = self.holdings_count.solve(solver)
             return dataclasses.replace(solution, seconds=time.perf_counter() - started, cardinality=report)
+        if self.taxes is not None:
+            return dataclasses.replace(self.taxes.solve(solver), seconds=time.perf_counter() - started)
         solution, infeasible, attempts = self.solve_verified(self.problem, solver, frozenset())
         if solution is None and infeasible and allow_relaxation:
             plan = plan_relaxation(self.built)
@@ -248,7 +267,8 @@ class CompiledProblem:
                 attempts.append(f"{name}: {status} but violates " + "; ".join(violated))
                 continue
             attempts.append(f"{name}: {status}")
-            solution = Solution(weights, status, name, 0.0, tuple(attempts), reports)
+            lots = self.taxes.solution_values() if self.taxes is not None else {}  # lot sales and buys
+            solution = Solution(weights, status, name, 0.0, tuple(attempts), reports, **lots)
             if status == cp.OPTIMAL:
                 return solution, False, attempts
             inaccurate = inaccurate or solution
@@ -272,11 +292,18 @@ class CompiledProblem:
     def diagnose(self, data: DataView) -> Diagnosis:
         """Why the constraints cannot all hold for ``data`` (or that they can)."""
         self.context.assign(data)
-        return diagnose(self.built, self.context)
+        return diagnose(self.built, self.context, self._structural())
+
+    def _structural(self) -> list[cp.Constraint]:
+        """Constraints no rule relaxes, besides budget/long-only: the tax lots' balance and bounds."""
+        if self.taxes is None:
+            return []
+        self.taxes.terms.reset_fixes()
+        return self.taxes.constraints
 
     def infeasible_error(self) -> InfeasibleError:
         """An :class:`InfeasibleError` carrying the diagnosis (parameters already assigned)."""
-        diagnosis = diagnose(self.built, self.context)
+        diagnosis = diagnose(self.built, self.context, self._structural())
         if diagnosis.feasible:
             return InfeasibleError(
                 "the solver reported the job infeasible, but a feasibility check finds a portfolio; "
@@ -302,6 +329,8 @@ class CompiledProblem:
             if enforced and measured.slack < -VERIFY_TOLERANCE:
                 where = f" at {measured.row}" if measured.row else ""
                 violated.append(f"{built.spec.label}{where} by {-measured.slack:.3g}")
+        if self.taxes is not None:
+            violated += self.taxes.violations(weights)
         return tuple(reports), violated
 
 
@@ -329,15 +358,20 @@ def compiled_problem(
     costs: CostSpec | None = None,
     cardinality: CardinalitySpec | None = None,
     dense_covariance: np.ndarray | None = None,
+    taxes: TaxSpec | None = None,
+    lot_structure: tuple[int, ...] | None = None,
 ) -> CompiledProblem:
-    """The cached :class:`CompiledProblem` for this shape and spec (and covariance, if dense), built on first use."""
+    """The cached :class:`CompiledProblem` for this shape and spec (and covariance, if dense; and lot set), built on first use."""
     key = _cache_key(universe, n_factors, constraints, costs, cardinality)
     if dense_covariance is not None:
         key += hashlib.sha256(np.ascontiguousarray(dense_covariance, dtype=float).tobytes()).hexdigest()
+    if taxes is not None:
+        lots = json.dumps([taxes.model_dump(mode="json"), list(lot_structure or ())], sort_keys=True)
+        key += "taxes" + hashlib.sha256(lots.encode()).hexdigest()
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    problem = CompiledProblem(universe, n_factors, constraints, costs, cardinality, dense_covariance)
+    problem = CompiledProblem(universe, n_factors, constraints, costs, cardinality, dense_covariance, taxes, lot_structure)
     _CACHE[key] = problem
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

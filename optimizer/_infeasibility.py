@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import cvxpy as cp
@@ -91,12 +92,15 @@ class Diagnosis:
         }
 
 
-def diagnose(built: tuple[BuiltConstraint, ...], context: BuildContext) -> Diagnosis:
+def diagnose(
+    built: tuple[BuiltConstraint, ...], context: BuildContext, extra: Sequence[cp.Constraint] = ()
+) -> Diagnosis:
     """Find an irreducible conflict among ``built`` (parameter values already assigned).
 
-    The context's weight variable is overwritten.
+    ``extra`` constraints are kept hard with the structural ones (budget, long-only): the
+    tax lots' balance and bounds. The context's weight variable is overwritten.
     """
-    structural = [c for b in built if b.spec.key in STRUCTURAL_KEYS for c in b.constraints]
+    structural = [c for b in built if b.spec.key in STRUCTURAL_KEYS for c in b.constraints] + list(extra)
     rules = [b for b in built if b.spec.key not in STRUCTURAL_KEYS and b.spec.soft is None]
     basis = " and ".join(dict.fromkeys(b.spec.key.replace("_", "-") for b in built if b.spec.key in STRUCTURAL_KEYS))
     if not _feasible(structural, []):

@@ -17,13 +17,15 @@ import numpy as np
 import pandas as pd
 
 from trimtab.constraints import Constraint, DataView, JobSpec, NoBuy, UniverseInfo
-from trimtab.models import MarketSnapshot, RiskModel
+from trimtab.models import MarketSnapshot, RiskModel, TaxLots
 
 from ._compiled import CompiledProblem, compiled_problem
 from ._costs import expected_costs
 from ._infeasibility import Diagnosis
 from ._inputs import as_job, estimate_index_risk, estimate_risk, load_market_data, with_job_groups
 from ._result import Diagnostics, Solution, TargetPortfolio
+from ._tax_inputs import job_lot_book
+from ._tax_report import TaxReport, rule_sales, tax_report
 
 #: A name counts as held above this weight (fraction of NAV).
 HELD_THRESHOLD = 1e-6
@@ -103,6 +105,34 @@ class PreparedProblem:
         """Set every parameter of the compiled problem from ``data`` (default: this job's data)."""
         self.problem.context.assign(self.data if data is None else data)
 
+    def tax_of(self, weights: pd.Series | np.ndarray, *, lot_order: str = "min_tax") -> TaxReport:
+        """The tax of trading from the current holdings to ``weights`` with lots picked by a rule.
+
+        For a target chosen without the lots (a tax-unaware run): each net sell is taken from
+        the asset's lots cheapest in tax first (``min_tax``, the least any lot choice pays for
+        these trades) or oldest first (``fifo``); wash-blocked loss lots go last and their loss
+        is disallowed.
+
+        Parameters
+        ----------
+        weights : pd.Series (by asset_id) or np.ndarray
+            Target weights, fractions of NAV.
+        lot_order : {"min_tax", "fifo"}
+            The lot rule.
+
+        Raises
+        ------
+        ValueError
+            When the job has no ``taxes`` section.
+        """
+        book, spec = self.data.lots, self.job.taxes
+        if book is None or spec is None:
+            raise ValueError("the job has no taxes section: no lots to sell")
+        ids = self.data.snapshot.asset_ids
+        w = weights.reindex(ids).fillna(0.0).to_numpy(float) if isinstance(weights, pd.Series) else np.asarray(weights, float)
+        sales = rule_sales(book, spec, self.data.holdings, w, lot_order)
+        return tax_report(book, spec, sales, lot_choice=lot_order, disallowed=book.loss_sale_blocked)
+
     def constraint_position(self, index: int) -> int:
         """Position in :attr:`CompiledProblem.built` (and in the reports) of the job's ``index``-th rule.
 
@@ -116,6 +146,7 @@ def prepare(
     *,
     snapshot: MarketSnapshot | None = None,
     risk_model: RiskModel | None = None,
+    lots: TaxLots | None = None,
 ) -> PreparedProblem:
     """Load a job's data, fit its risk model and compile its problem, ready to solve.
 
@@ -127,15 +158,22 @@ def prepare(
         Market data to use instead of the job's ``data`` section.
     risk_model : RiskModel, optional
         Risk model to use instead of estimating the job's ``risk_model``.
+    lots : TaxLots, optional
+        Tax lots (and recent trades) to use instead of the job's ``taxes`` files or the
+        synthetic lots; only with a ``taxes`` section.
 
     Raises
     ------
     SpecError, DataError
-        The job or its data is invalid (each naming file, field, asset or date).
+        The job or its data is invalid (each naming file, field, asset or date); lots that
+        do not add up to the holdings, or on unknown assets, or dated after the as-of date.
     """
     job = as_job(job)
     snapshot_given, risk_model_given = snapshot, risk_model
     snapshot = load_market_data(job) if snapshot is None else with_job_groups(job, snapshot)
+    if lots is not None and job.taxes is None:
+        raise ValueError("lots were given but the job has no taxes section")
+    book = job_lot_book(job, snapshot, lots) if job.taxes is not None else None  # checked before any estimation
     risk_seconds = 0.0
     if risk_model is None:
         started = time.perf_counter()
@@ -149,11 +187,13 @@ def prepare(
     full_covariance = not np.any(risk_model.specific_vol > 0) and snapshot.n_assets >= DENSE_QUADRATIC_MIN_ASSETS
     dense = risk_model.loadings @ risk_model.loadings.T if full_covariance else None
     problem = compiled_problem(
-        universe, risk_model.n_factors, _constraints(job, snapshot), job.costs, job.cardinality, dense_covariance=dense
+        universe, risk_model.n_factors, _constraints(job, snapshot), job.costs, job.cardinality, dense_covariance=dense,
+        taxes=job.taxes, lot_structure=book.structure if book is not None else None,
     )
     build_seconds = time.perf_counter() - started
-    files = job_input_files(job, data=snapshot_given is None, risk_model=risk_model_given is None)
-    return PreparedProblem(job, DataView(snapshot, risk_model, index_risk), problem, build_seconds, risk_seconds, files)
+    files = job_input_files(job, data=snapshot_given is None, risk_model=risk_model_given is None, lots=lots is None)
+    data = DataView(snapshot, risk_model, index_risk, lots=book)
+    return PreparedProblem(job, data, problem, build_seconds, risk_seconds, files)
 
 
 def _constraints(job: JobSpec, snapshot: MarketSnapshot) -> tuple[Constraint, ...]:
@@ -169,8 +209,11 @@ def _constraints(job: JobSpec, snapshot: MarketSnapshot) -> tuple[Constraint, ..
     return rules
 
 
-def job_input_files(job: JobSpec, *, data: bool = True, risk_model: bool = True) -> tuple[tuple[str, str], ...]:
-    """``(role, absolute path)`` of the files a job reads: its data (``source: files``) and a vendor model's."""
+def job_input_files(
+    job: JobSpec, *, data: bool = True, risk_model: bool = True, lots: bool = True
+) -> tuple[tuple[str, str], ...]:
+    """``(role, absolute path)`` of the files a job reads: its data (``source: files``), a vendor model's
+    and its tax lots and trades."""
     roles: list[tuple[str, str | None]] = []
     if data and job.data.source == "files":
         roles += [(role, getattr(job.data, role)) for role in ("universe", "returns", "holdings")]
@@ -178,6 +221,8 @@ def job_input_files(job: JobSpec, *, data: bool = True, risk_model: bool = True)
             roles += [(f"benchmark {form}", getattr(job.data.benchmark, form)) for form in ("returns", "weights")]
     if risk_model and job.risk_model.method == "vendor":
         roles += [(role, getattr(job.risk_model, role)) for role in ("exposures", "factor_covariance", "specific_risk")]
+    if lots and job.taxes is not None:
+        roles += [("tax lots", job.taxes.lots), ("tax trades", job.taxes.trades)]
     return tuple((role, str(Path(job.resolve(path)).resolve())) for role, path in roles if path)
 
 
@@ -224,6 +269,7 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
         costs=expected_costs(data, job.costs, w) if job.costs is not None else None,
         cash=float(1.0 - w.sum()) if not prepared.problem.fully_invested else 0.0,
         cardinality=solution.cardinality,
+        taxes=_taxes(prepared, solution),
     )
     return TargetPortfolio(
         weights=pd.Series(w, index=ids, name="target_weight"),
@@ -242,6 +288,14 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
         short_history=tuple(snapshot.short_history),
         warnings=_warnings(snapshot),
     )
+
+
+def _taxes(prepared: PreparedProblem, solution: Solution) -> TaxReport | None:
+    """The tax report of ``solution`` (None for a job without a ``taxes`` section)."""
+    book, spec = prepared.data.lots, prepared.job.taxes
+    if book is None or spec is None or solution.lot_sales is None:
+        return None
+    return tax_report(book, spec, solution.lot_sales, wash_sale=solution.wash_sales)
 
 
 def _warnings(snapshot: MarketSnapshot) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ import pandas as pd
 from trimtab.constraints import BINDING_TOLERANCE, BuiltConstraint, Measurement
 
 from ._result_html import portfolio_html
+from ._tax_report import TaxReport, WashSaleReport
 
 import numpy as np
 
@@ -169,6 +170,10 @@ class Solution:
         One report per constraint, measured numerically on ``weights``.
     cardinality : CardinalityReport or None
         How the holdings-count rules were met (method, gap), when the job has them.
+    lot_sales, buys : np.ndarray or None
+        With tax lots: weight sold from each lot (L,) and bought of each asset (n,), fractions of NAV.
+    wash_sales : WashSaleReport or None
+        With tax lots: how the same-rebalance wash-sale rule was met.
     """
 
     weights: np.ndarray
@@ -178,6 +183,9 @@ class Solution:
     attempts: tuple[str, ...]
     reports: tuple[ConstraintReport, ...]
     cardinality: CardinalityReport | None = None
+    lot_sales: np.ndarray | None = None
+    buys: np.ndarray | None = None
+    wash_sales: WashSaleReport | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +227,9 @@ class Diagnostics:
     cardinality : CardinalityReport or None
         Method (exact/heuristic), names held and the gap to a proven bound, when the job
         has holdings-count rules.
+    taxes : TaxReport or None
+        Realized gains and losses, the tax, the lots sold and the wash-sale method, when the
+        job has a ``taxes`` section.
     """
 
     status: str
@@ -240,6 +251,7 @@ class Diagnostics:
     costs: Mapping[str, float] | None = None
     cash: float = 0.0
     cardinality: CardinalityReport | None = None
+    taxes: TaxReport | None = None
 
     def constraints_frame(self) -> pd.DataFrame:
         """One row per constraint: value, bound, slack, dual, binding."""
@@ -363,6 +375,7 @@ class TargetPortfolio:
             "constraints": [
                 {k: _json_number(v) for k, v in asdict(r).items()} for r in d.constraints
             ],
+            **({"taxes": d.taxes.summary()} if d.taxes is not None else {}),
         }
 
     def top_active(self, n: int = 10) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trimtab.constraints import JobSpec
-from trimtab.models import MarketSnapshot, RiskModel
+from trimtab.models import MarketSnapshot, RiskModel, TaxLots
 
 from ._infeasibility import Diagnosis
 from ._prepared import prepare
@@ -21,6 +21,7 @@ def optimize(
     *,
     snapshot: MarketSnapshot | None = None,
     risk_model: RiskModel | None = None,
+    lots: TaxLots | None = None,
 ) -> TargetPortfolio:
     """Run a job end to end: the minimum-tracking-error portfolio that obeys every rule.
 
@@ -32,6 +33,8 @@ def optimize(
         Market data to use instead of the job's ``data`` section.
     risk_model : RiskModel, optional
         Risk model to use instead of estimating the job's ``risk_model``.
+    lots : TaxLots, optional
+        Tax lots to use instead of the job's ``taxes`` files (or synthetic lots).
 
     Returns
     -------
@@ -43,7 +46,7 @@ def optimize(
     SpecError, DataError, InfeasibleError, SolverFailedError
         Each naming what failed.
     """
-    return prepare(job, snapshot=snapshot, risk_model=risk_model).solve()
+    return prepare(job, snapshot=snapshot, risk_model=risk_model, lots=lots).solve()
 
 
 def diagnose(

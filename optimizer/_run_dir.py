@@ -1,4 +1,5 @@
-"""A run directory: ``targets.csv`` and ``summary.json``, written by :func:`write_run`, read back by :func:`read_run`.
+"""A run directory: ``targets.csv`` and ``summary.json`` (and ``lots_sold.csv`` for a tax-aware
+job), written by :func:`write_run`, read back by :func:`read_run`.
 
 The pair is published as one unit. :func:`write_run` renders both files first, records the
 SHA-256 of ``targets.csv`` (and of every input data file) in ``summary.json``, and renames
@@ -33,7 +34,10 @@ CSV_FLOAT_FORMAT = "%.12f"
 TARGET_COLUMNS = ("sector", "benchmark_weight", "target_weight", "active_weight", "current_weight", "trade_weight")
 
 #: The run's files, in the order they are published (the summary, the commit marker, last).
-TARGETS_FILE, SUMMARY_FILE = "targets.csv", "summary.json"
+TARGETS_FILE, LOTS_SOLD_FILE, SUMMARY_FILE = "targets.csv", "lots_sold.csv", "summary.json"
+
+#: Fixed decimals of ``lots_sold.csv``: shares, and gains in USD.
+SHARES_FORMAT, GAIN_FORMAT = "{:.6f}", "{:.2f}"
 
 
 def render_targets_csv(target: TargetPortfolio) -> bytes:
@@ -45,7 +49,24 @@ def render_targets_csv(target: TargetPortfolio) -> bytes:
     return frame.to_csv(float_format=CSV_FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
 
 
-def render_summary_json(target: TargetPortfolio, targets_csv: bytes | None = None) -> bytes:
+def render_lots_sold_csv(target: TargetPortfolio) -> bytes | None:
+    """``lots_sold.csv`` of a tax-aware result (None without taxes): ``lot_id, asset_id, shares, gain, term``.
+
+    One row per lot sold, sorted by asset_id then lot_id; ``shares`` with 6 decimals, ``gain``
+    (realized, USD, negative for a loss) with 2; ``term`` is ``short`` or ``long``.
+    """
+    taxes = target.diagnostics.taxes
+    if taxes is None:
+        return None
+    frame = neutralize_frame(taxes.lots_sold.set_index("lot_id"))  # text cells; the numbers are formatted below
+    frame["shares"] = [SHARES_FORMAT.format(v) for v in frame["shares"]]
+    frame["gain"] = [GAIN_FORMAT.format(round(v, 2) + 0.0) for v in frame["gain"]]  # + 0.0: no "-0.00"
+    return frame.to_csv(lineterminator="\n").encode("utf-8")
+
+
+def render_summary_json(
+    target: TargetPortfolio, targets_csv: bytes | None = None, lots_sold_csv: bytes | None = None
+) -> bytes:
     """``summary.json``: status, dataset, TE, active share, groups, exposures, constraint reports.
 
     Parameters
@@ -55,18 +76,24 @@ def render_summary_json(target: TargetPortfolio, targets_csv: bytes | None = Non
     targets_csv : bytes, optional
         The ``targets.csv`` published with it (rendered when omitted): its SHA-256 is recorded
         as ``targets_sha256``, with the SHA-256 of each input data file as ``inputs``.
+    lots_sold_csv : bytes, optional
+        The ``lots_sold.csv`` of a tax-aware result (rendered when omitted): its SHA-256 is
+        recorded as ``lots_sold_sha256``.
     """
     targets_csv = render_targets_csv(target) if targets_csv is None else targets_csv
+    lots_sold_csv = render_lots_sold_csv(target) if lots_sold_csv is None else lots_sold_csv
+    lots = {"lots_sold_sha256": hashlib.sha256(lots_sold_csv).hexdigest()} if lots_sold_csv is not None else {}
     summary = {
         **target.summary(),
         "targets_sha256": hashlib.sha256(targets_csv).hexdigest(),
+        **lots,
         "inputs": {role: {"path": path, "sha256": _file_sha256(path)} for role, path in target.input_files},
     }
     return (json.dumps(summary, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
 def write_run(target: TargetPortfolio, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``targets.csv`` and ``summary.json`` into ``out_dir`` as one unit.
+    """Write ``targets.csv`` (and ``lots_sold.csv`` for a tax-aware job) and ``summary.json`` into ``out_dir`` as one unit.
 
     Returns
     -------
@@ -78,8 +105,9 @@ def write_run(target: TargetPortfolio, out_dir: str | Path) -> dict[str, Path]:
     DataError
         When ``out_dir`` exists and is not a directory, or cannot be written.
     """
-    targets = render_targets_csv(target)
-    files = {TARGETS_FILE: targets, SUMMARY_FILE: render_summary_json(target, targets)}
+    targets, lots = render_targets_csv(target), render_lots_sold_csv(target)
+    files = {TARGETS_FILE: targets, **({LOTS_SOLD_FILE: lots} if lots is not None else {})}
+    files[SUMMARY_FILE] = render_summary_json(target, targets, lots)
     return write_files_atomically(Path(out_dir), files)
 
 
@@ -181,6 +209,7 @@ def read_run(run_dir: str | Path) -> RunTarget:
         with directory_lock(run_dir, shared=True):  # never between a writer's two renames
             summary = json.loads((run_dir / SUMMARY_FILE).read_text())
             targets_bytes = (run_dir / TARGETS_FILE).read_bytes()
+            lots_bytes = (run_dir / LOTS_SOLD_FILE).read_bytes() if isinstance(summary, dict) and "lots_sold_sha256" in summary else None
         targets = pd.read_csv(io.BytesIO(targets_bytes), dtype={"asset_id": str})
     except FileNotFoundError as err:
         raise OutputError(f"{run_dir} is not a run directory: {Path(err.filename).name} is missing") from None
@@ -197,6 +226,11 @@ def read_run(run_dir: str | Path) -> RunTarget:
     if hashlib.sha256(targets_bytes).hexdigest() != summary["targets_sha256"]:
         raise OutputError(
             f"{run_dir}: targets.csv is not the file its summary.json records (SHA-256 differs): the run was "
+            "interrupted or its files come from different runs; re-run optimize"
+        )
+    if lots_bytes is not None and hashlib.sha256(lots_bytes).hexdigest() != summary["lots_sold_sha256"]:
+        raise OutputError(
+            f"{run_dir}: lots_sold.csv is not the file its summary.json records (SHA-256 differs): the run was "
             "interrupted or its files come from different runs; re-run optimize"
         )
     ids = targets["asset_id"].map(restore_text)

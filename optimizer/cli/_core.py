@@ -51,11 +51,14 @@ def optimize_command(
     out.print("wrote " + ", ".join(safe(p) for p in written.values()), highlight=False)
     if target.diagnostics.status == TIME_LIMIT_STATUS:
         card = target.diagnostics.cardinality
+        taxes = target.diagnostics.taxes
+        card = card if card is not None else (taxes.wash_sale if taxes is not None else None)
         if card is not None and math.isfinite(card.gap):
             gap = f": gap {card.gap:.4g} ({card.relative_gap:.1%} of the objective)"
         else:
             gap = ": no lower bound was proven in time"
-        hint = "raise cardinality.time_limit" + (", or use method: heuristic" if card is not None and card.method == "exact" else "")
+        section = "cardinality" if target.diagnostics.cardinality is not None else "taxes"
+        hint = f"raise {section}.time_limit" + (", or use method: heuristic" if card is not None and card.method == "exact" else "")
         err.print(
             f"[yellow]time limit[/]: the solve stopped at its time_limit{gap}; the answer above is written and "
             f"verified, but not proven optimal ({hint})",
@@ -145,6 +148,10 @@ def print_summary(target: TargetPortfolio) -> None:
             f"{c.method}{f' ({safe(c.status)})' if c.status != c.method else ''}: {c.names_held} names, smallest {c.smallest_weight:.3%}; "
             f"gap {c.relative_gap:.1%} ({bound})",
         )
+    if d.taxes is not None:
+        t, wash = d.taxes, d.taxes.wash_sale
+        either_or = f"; wash sales: {wash.method}, gap {wash.gap:.3g}" if wash is not None and wash.method != "relaxation" else ""
+        figures.add_row("Tax (realized)", safe(t.line()) + either_or)
     for name, g in d.groups.items():
         figures.add_row(f"{safe(name)} weight (target / benchmark)", f"{g['target']:.2%} / {g['benchmark']:.2%}")
     for name, x in d.active_exposures.items():

@@ -5,11 +5,16 @@ optimum, checked against an independent numpy computation of the constrained qua
 and its soft form is positive exactly where the independent check says it is violated.
 Adding a constraint type = its class, its registry entry, its example here and its README
 row; without an example here ``test_every_type_has_an_example`` fails.
+
+Rules on tax lots (``TAX_EXAMPLES``) are measured on the lots sold, not on the weights alone:
+their jobs get a ``taxes`` section (synthetic lots of the toy snapshot), and their reference
+is computed from the lots table, the prices and the shares the run sold.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -18,11 +23,14 @@ from trimtab.constraints import (
     CONSTRAINT_TYPES,
     BuildContext,
     DataView,
+    LotTerms,
+    TaxSpec,
     UniverseInfo,
     constraint_from_params,
     constraint_to_yaml,
     loads_job,
 )
+from trimtab.models import lot_book, synthetic_lots
 
 TOLERANCE = 1e-6
 
@@ -188,6 +196,50 @@ EXAMPLES = [
 ]
 IDS = [f"{key}-{i}" for i, (key, *_) in enumerate(EXAMPLES)]
 
+TOY_NAV = 1e9
+
+
+def _lot_gains(lots, snapshot):
+    """Realized gain per share of each lot, USD, and its term, from the lots table (independent of the optimizer)."""
+    table = lots.lots.set_index("lot_id")
+    price = snapshot.assets["price"].reindex(table["asset_id"]).to_numpy()
+    gain = pd.Series(price - table["cost_basis"].to_numpy(), index=table.index)
+    long_term = (snapshot.as_of - table["acquired"]).dt.days > 365
+    return gain, long_term
+
+
+def _realized(kind):
+    def reference(sold, lots, snapshot):  # sold: lot_id -> shares
+        gain, long_term = _lot_gains(lots, snapshot)
+        mask = {"net": long_term | ~long_term, "short": ~long_term, "long": long_term}[kind]
+        return np.array([(gain * sold.reindex(gain.index).fillna(0.0) * mask).sum() / TOY_NAV])
+    return reference
+
+
+def _harvested(sold, lots, snapshot):
+    gain, _ = _lot_gains(lots, snapshot)
+    return np.array([(np.maximum(-gain, 0) * sold.reindex(gain.index).fillna(0.0)).sum() / TOY_NAV])
+
+
+def _all_gain_lots(lots, snapshot):
+    gain, _ = _lot_gains(lots, snapshot)
+    return lots.lots.set_index("lot_id")["shares"].where(gain > 0, 0.0)
+
+
+# key, params, reference(sold shares by lot_id, lots, snapshot), lower, upper, violating sale (shares by lot_id)
+TAX_EXAMPLES = [
+    ("realized_gain", {"max": -0.002}, _realized("net"), None, -0.002, _all_gain_lots),
+    ("realized_gain", {"max": 1e6, "kind": "short", "units": "usd"}, _realized("short"), None, 1e6 / TOY_NAV, _all_gain_lots),
+    ("harvested_loss", {"min": 0.03}, _harvested, 0.03, None, lambda lots, s: lots.lots.set_index("lot_id")["shares"] * 0),
+]
+TAX_IDS = [f"{key}-{i}" for i, (key, *_) in enumerate(TAX_EXAMPLES)]
+
+
+def _toy_lots(toy):
+    snapshot, _ = toy
+    lots = synthetic_lots(snapshot, nav=TOY_NAV)
+    return lots, lot_book(lots, snapshot, nav=TOY_NAV)
+
 
 def _build(toy, key, params):
     """(context, built constraint) of one example on the toy universe."""
@@ -197,7 +249,7 @@ def _build(toy, key, params):
 
 
 def test_every_type_has_an_example():
-    assert {key for key, *_ in EXAMPLES} == set(CONSTRAINT_TYPES)
+    assert {key for key, *_ in EXAMPLES} | {key for key, *_ in TAX_EXAMPLES} == set(CONSTRAINT_TYPES)
 
 
 @pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), EXAMPLES, ids=IDS)
@@ -254,3 +306,61 @@ def test_soft_form_penalizes_exactly_the_violation(toy, key, params, reference, 
     assert float(built.violation().value) == pytest.approx(expected, rel=1e-9)
     measured = built.measure()
     assert measured.slack < 0
+
+
+# -- rules on tax lots ---------------------------------------------------------------------
+def _build_with_lots(toy, key, params):
+    """(context, built constraint, lots, book) of one tax example on the toy universe with synthetic lots."""
+    snapshot, model = toy
+    lots, book = _toy_lots(toy)
+    ctx = BuildContext(UniverseInfo.from_data(snapshot, model), model.n_factors)
+    LotTerms(ctx, book.structure, TaxSpec())
+    return ctx, constraint_from_params(key, params).build(ctx, 0), lots, book
+
+
+@pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), TAX_EXAMPLES, ids=TAX_IDS)
+def test_tax_rule_builds_and_is_dpp(toy, key, params, reference, lower, upper, point):
+    ctx, built, _, _ = _build_with_lots(toy, key, params)
+    assert built.constraints and built.dpp_ok()
+    assert all(p.name().startswith(("constraints[0].", "taxes.")) for p in built.lhs.parameters())
+
+
+@pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), TAX_EXAMPLES, ids=TAX_IDS)
+def test_tax_rule_yaml_round_trip(key, params, reference, lower, upper, point):
+    constraint = constraint_from_params(key, params)
+    text = yaml.safe_dump({"constraints": [constraint_to_yaml(constraint)], "taxes": {}})
+    again = loads_job(text).constraints[0]
+    assert again == constraint and constraint_to_yaml(again) == constraint_to_yaml(constraint)
+
+
+@pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), TAX_EXAMPLES, ids=TAX_IDS)
+def test_tax_rule_holds_at_the_optimum(toy, key, params, reference, lower, upper, point):
+    snapshot, model = toy
+    lots, _ = _toy_lots(toy)
+    job = loads_job(yaml.safe_dump({"name": key, "constraints": [{key: params}], "taxes": {"nav": TOY_NAV}}))
+    result = optimizer.optimize(job, snapshot=snapshot, risk_model=model)
+    sold = result.diagnostics.taxes.lots_sold.set_index("lot_id")["shares"]
+    lhs = reference(sold, lots, snapshot)
+    if lower is not None:
+        assert lhs[0] >= lower - TOLERANCE, (lhs, lower)
+    if upper is not None:
+        assert lhs[0] <= upper + TOLERANCE, (lhs, upper)
+    report = next(r for r in result.diagnostics.constraints if r.kind == key)
+    assert report.slack >= -TOLERANCE
+    assert report.value == pytest.approx(lhs[0], abs=1e-9)
+    assert abs(result.weights.sum() - 1) <= 1e-8 and result.weights.min() >= -1e-8
+
+
+@pytest.mark.parametrize(("key", "params", "reference", "lower", "upper", "point"), TAX_EXAMPLES, ids=TAX_IDS)
+def test_tax_rule_soft_form_penalizes_exactly_the_violation(toy, key, params, reference, lower, upper, point):
+    snapshot, model = toy
+    ctx, built, lots, book = _build_with_lots(toy, key, params)
+    ctx.assign(DataView(snapshot, model, lots=book))
+    sold = point(lots, snapshot)
+    lhs = reference(sold, lots, snapshot)
+    expected = max(lhs[0] - upper, 0.0) if upper is not None else max(lower - lhs[0], 0.0)
+    assert expected > 1e-4, "the example's point must violate the constraint"
+    shares = sold.reindex(list(book.lot_ids)).to_numpy()
+    ctx.lots.sales.value = shares * book.price / book.nav
+    assert float(built.violation().value) == pytest.approx(expected, rel=1e-9)
+    assert built.measure().slack < 0

@@ -21,6 +21,7 @@ from trimtab.constraints import (
     RiskModelSpec,
     SolverSpec,
     SpecError,
+    TaxSpec,
     loads_job,
     parse_bound,
 )
@@ -44,6 +45,8 @@ MINIMAL: dict[str, dict[str, object]] = {
     "no_buy": {"assets": ["SP001"]},
     "max_trade_adv": {"max": 0.1, "nav": 1e9},
     "max_position_adv": {"max": 1.0, "nav": 1e9},
+    "realized_gain": {"max": 0.01},
+    "harvested_loss": {"min": 0.01},
 }
 
 #: Where each section model sits in a job file, and what it needs besides the field under test.
@@ -55,6 +58,7 @@ SECTIONS = {
     ("cardinality",): (CardinalitySpec, {"max_names": 50}),
     ("solver",): (SolverSpec, {}),
     ("output",): (OutputSpec, {}),
+    ("taxes",): (TaxSpec, {}),
 }
 
 #: Non-finite numbers as YAML floats, refused in any field (even an integer one).
