@@ -15,7 +15,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ._common import EXIT_INTERRUPTED, EXIT_NOT_ACKNOWLEDGED, err, fail, out, user_errors
+from ._common import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_ACKNOWLEDGED,
+    err,
+    fail,
+    out,
+    user_errors,
+)
 
 #: The default of ``--tolerance``: the core's ``ROUNDING_TOLERANCE`` (1 bp of weight), written out so
 #: that ``trimtab --help`` does not import the core; tests/test_startup.py checks the two agree.
@@ -44,15 +52,24 @@ def export_command(
         bool, typer.Option("--force", help="Write a batch that was already exported again (never one that was sent).")
     ] = False,
     journal_dir: Annotated[Path | None, typer.Option("--journal-dir", help=_JOURNAL_HELP)] = None,
+    lots: Annotated[
+        Path | None,
+        typer.Option("--lots", help="Tax lots of a tax-aware run (default: the lots the run read); sells name their lots."),
+    ] = None,
 ) -> None:
     """Turn a run's target weights into whole-lot orders and write them as a batch.
 
-    RUN_DIR may also be a many-accounts batch directory (written by ``trimtab batch``): then
-    each account's orders and one block order per asset and side, with allocations.
+    A tax-aware run's sell orders name the tax lots they sell (lots.csv, and each order's lots
+    in orders.json). RUN_DIR may also be a many-accounts batch directory (written by ``trimtab
+    batch``): then each account's orders and one block order per asset and side, with allocations.
     """
     from . import _batch
 
     if _batch.is_batch_dir(run_dir):
+        if lots is not None:
+            err.print("[bold red]error (usage):[/] --lots does not apply to a batch directory: each account's lots "
+                      "come from the batch. Nothing was written.", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT)
         return _batch.export_batch_command(
             run_dir, holdings, prices, formats, mapping, out_dir, cash_buffer, min_trade_shares, min_trade_notional,
             tolerance, force, journal_dir, cash=cash, nav=nav, portfolio_id=portfolio_id,
@@ -63,7 +80,7 @@ def export_command(
         batch, written = export_run(
             run_dir, holdings, prices, out_dir, formats=tuple(formats), mapping=mapping, force=force, cash=cash,
             nav=nav, cash_buffer=cash_buffer, min_trade_shares=min_trade_shares, min_trade_notional=min_trade_notional,
-            portfolio_id=portfolio_id, tolerance=tolerance, journal_dir=journal_dir,
+            portfolio_id=portfolio_id, tolerance=tolerance, journal_dir=journal_dir, lots=lots,
         )
         journal = read_journal(batch.batch_id, journal_dir)
     except user_errors() as error:
@@ -74,6 +91,10 @@ def export_command(
         f"{meta['cash_after']:,.2f}, TE change from rounding {meta['te_change_from_rounding'] or 0:+.2e}",
         highlight=False,
     )
+    if batch.lots is not None:
+        sold = meta["lots"]
+        out.print(f"tax lots: {sold['lots']} lots on {sold['sell_orders']} sell orders (lots.csv / orders.json), realized "
+                  f"gain {sold['realized_gain']:,.0f}, losses harvested {sold['losses_harvested']:,.0f}", highlight=False)
     out.print(f"wrote {written}", highlight=False)
     if journal is not None and journal.ever_sent:
         err.print(f"note: batch {batch.batch_id} was already sent ({journal.summary()}; journal {journal.path}); "

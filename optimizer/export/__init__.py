@@ -9,6 +9,15 @@ in the state directory: :func:`read_journal`); the pieces are
 
 from ._api import export_run
 from ._batch_dir import previous_sends, read_batch, send_batch_dir
+from ._blocks import (  # many accounts: block orders per asset and side, with allocations
+    ALLOCATION_COLUMNS,
+    BLOCK_PORTFOLIO,
+    BlockOrders,
+    block_fix_bytes,
+    block_orders,
+    render_allocations_csv,
+    write_blocks,
+)
 from ._check import PortfolioCheck, Violation
 from ._files import (
     FORMATS,
@@ -16,6 +25,7 @@ from ._files import (
     Mapping,
     load_mapping,
     neutral_frame,
+    render_lots_csv,
     write_batch,
 )
 from ._fix import (
@@ -36,36 +46,26 @@ from ._journal import (
     read_journal,
     state_dir,
 )
+from ._lots import LOT_ORDER_COLUMNS, ExportLots, export_lots, read_run_with_lots
 from ._report import OrderAnswer, SendReport
 from ._schema import IDENTIFIER_TYPES, ORDER_COLUMNS, SIDES, OrderBatch
 from ._session import SendInterrupted, send_batch, send_messages
 from ._session_config import FixSessionError, read_session_config
 from ._trades import build_orders
-from ._blocks import (  # many accounts: block orders per asset and side, with allocations
-    ALLOCATION_COLUMNS,
-    BLOCK_PORTFOLIO,
-    BlockOrders,
-    block_fix_bytes,
-    block_orders,
-    render_allocations_csv,
-    write_blocks,
-)
 
 __all__ = [
     "ALLOCATION_COLUMNS",
     "BLOCK_PORTFOLIO",
-    "BlockOrders",
-    "block_fix_bytes",
-    "block_orders",
-    "render_allocations_csv",
-    "write_blocks",
     "FORMATS",
     "IDENTIFIER_PREFERENCE",
     "IDENTIFIER_TYPES",
+    "LOT_ORDER_COLUMNS",
     "NEUTRAL_COLUMNS",
     "ORDER_COLUMNS",
     "SIDES",
     "AlreadySentError",
+    "BlockOrders",
+    "ExportLots",
     "FixSessionError",
     "FixUnavailableError",
     "FixValidationError",
@@ -79,7 +79,10 @@ __all__ = [
     "SendInterrupted",
     "SendReport",
     "Violation",
+    "block_fix_bytes",
+    "block_orders",
     "build_orders",
+    "export_lots",
     "export_run",
     "journal_path",
     "load_mapping",
@@ -90,14 +93,18 @@ __all__ = [
     "read_batch",
     "read_holdings",
     "read_journal",
+    "read_run_with_lots",
     "read_security_master",
     "read_session_config",
+    "render_allocations_csv",
+    "render_lots_csv",
     "send_batch",
     "send_batch_dir",
     "send_messages",
     "split_allocations",
     "state_dir",
     "write_batch",
+    "write_blocks",
     "write_fix_bytes",
     "write_fix_file",
 ]

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from trimtab.constraints import Restricted
+from trimtab.models import TaxLots, read_tax_lots
 
 from .. import (
     ROUNDING_TOLERANCE,
@@ -13,13 +14,13 @@ from .. import (
     OutputError,
     RunTarget,
     TargetPortfolio,
-    read_run,
 )
 from ._check import PortfolioCheck
 from ._files import Mapping, load_mapping, write_batch
 from ._fix import write_fix_bytes
 from ._inputs import read_holdings, read_security_master
 from ._journal import replace_guard
+from ._lots import export_lots, portfolio_lots, read_run_with_lots
 from ._schema import OrderBatch
 from ._trades import build_orders, check_order_settings
 
@@ -39,6 +40,7 @@ def export_run(
     force: bool = False,
     fix_style: str = "single",
     journal_dir: str | Path | None = None,
+    lots: str | Path | TaxLots | None = None,
     **order_options,
 ) -> tuple[OrderBatch, Path]:
     """Orders for a run, written as a batch: ``(batch, batch directory)``.
@@ -66,6 +68,11 @@ def export_run(
         FIX NewOrderSingle per order, or one NewOrderList.
     journal_dir : path, optional
         Where send journals live (default ``<state dir>/journal``; see ``trimtab send``).
+    lots : path or TaxLots, optional
+        The tax lots of a tax-aware run (a run directory with ``lots_sold.csv``, or a result of a
+        job with ``taxes``); default: the lots file the run read (unchanged since), or the
+        embedded data's synthetic lots. Sell orders then name their lots (``lots.csv`` and each
+        order's ``lots`` in ``orders.json``); the lots must add up to ``holdings``.
     **order_options
         Passed to :func:`build_orders` (cash, nav, lot rules, cash buffer, identifier, portfolio_id, tolerance).
 
@@ -76,19 +83,27 @@ def export_run(
     """
     check_order_settings(**{k: order_options.get(k, v) for k, v in _SETTING_DEFAULTS.items()})
     try:  # a run directory that cannot be read, or whose job changed, stops the export
-        target = RunTarget.from_portfolio(run) if isinstance(run, TargetPortfolio) else read_run(run)
+        if isinstance(run, TargetPortfolio):
+            target = RunTarget.from_portfolio(run)
+            sold = portfolio_lots(run.diagnostics.taxes) if run.diagnostics.taxes is not None else None
+        else:
+            target, sold = read_run_with_lots(run)
         shares = read_holdings(holdings)
         master = read_security_master(prices)
         if isinstance(mapping, (str, Path)):
             mapping = load_mapping(mapping)
         job = target.job() if check or target.job_source else None
+        given = read_tax_lots(lots) if isinstance(lots, (str, Path)) else lots
+        tax_lots = export_lots(target, sold, job, given)
     except OutputError as error:
         raise ExportError(str(error)) from None
     excluded = frozenset(a for c in (job.constraints if job else ()) if isinstance(c, Restricted) for a in c.assets)
     hashes = {"holdings": _sha256(holdings), "prices": _sha256(prices)}
+    if isinstance(lots, (str, Path)):
+        hashes["lots"] = _sha256(lots)
     batch = build_orders(
-        target, shares, master, check=PortfolioCheck(job) if check else None, input_hashes=hashes, excluded=excluded,
-        **order_options,
+        target, shares, master, check=PortfolioCheck(job, lots=given) if check else None, input_hashes=hashes,
+        excluded=excluded, lots=tax_lots, **order_options,
     )
     fix_files: dict[str, bytes] = {}
     if "fix" in formats:

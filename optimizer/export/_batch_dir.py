@@ -23,6 +23,7 @@ import pandas as pd
 
 from .. import ExportError, write_files_atomically
 from ._journal import ACKNOWLEDGED, BATCH_ID, AlreadySentError, listed, read_journal
+from ._lots import LOT_ORDER_COLUMNS
 from ._schema import ORDER_COLUMNS, OrderBatch
 from ._session import SendInterrupted, SendReport, check_send_settings, send_batch
 
@@ -72,7 +73,27 @@ def read_batch(batch_dir: str | Path) -> OrderBatch:
     if missing:
         raise ExportError(f"{orders_path}: orders lack column(s) {missing}")
     meta = {k: v for k, v in manifest.items() if k not in ("batch_id", "portfolio_id", "as_of")}
-    return OrderBatch(body["batch_id"], body["portfolio_id"], as_of, orders[list(ORDER_COLUMNS)], meta)
+    lots = _lots(orders_path, rows) if rows and all("lots" in row for row in rows) else None
+    return OrderBatch(body["batch_id"], body["portfolio_id"], as_of, orders[list(ORDER_COLUMNS)], meta, lots)
+
+
+def _lots(path: Path, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The tax lots of the orders (``order_id, lot_id, asset_id, shares``), each sell's adding up to its quantity."""
+    found = []
+    for row in rows:
+        lots = row["lots"]
+        if not isinstance(lots, list) or not all(
+            isinstance(lot, dict) and isinstance(lot.get("lot_id"), str) and lot["lot_id"]
+            and isinstance(lot.get("shares"), int) and not isinstance(lot["shares"], bool) and lot["shares"] > 0
+            for lot in lots
+        ):
+            raise ExportError(f"{path}: order {row.get('order_id')!r}: 'lots' must be a list of {{lot_id, shares}} "
+                              "(text, positive whole shares)")
+        if lots and sum(lot["shares"] for lot in lots) != row.get("quantity"):
+            raise ExportError(f"{path}: order {row.get('order_id')!r}: its lots add up to "
+                              f"{sum(lot['shares'] for lot in lots)} shares, not its quantity {row.get('quantity')!r}")
+        found += [(row["order_id"], lot["lot_id"], row["asset_id"], lot["shares"]) for lot in lots]
+    return pd.DataFrame(found, columns=list(LOT_ORDER_COLUMNS)).astype({"shares": "int64"})
 
 
 def previous_sends(batch_dir: str | Path) -> list[Path]:

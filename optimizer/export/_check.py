@@ -7,15 +7,17 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from trimtab.constraints import DataView, JobSpec
-from trimtab.models import MarketSnapshot, RiskModel
+from trimtab.constraints import TAX_RULE_KEYS, DataView, JobSpec
+from trimtab.models import MarketSnapshot, RiskModel, TaxLots
 
 from .. import CompiledProblem, PreparedProblem, prepare
 
 #: Rules not re-checked after rounding: lots leave a little cash, so Σw = 1 cannot hold exactly
-#: (the cash left is reported instead, and never negative).
-NOT_RECHECKED = ("budget",)
+#: (the cash left is reported instead, and never negative). Rules on tax lots are measured on
+#: the lots the orders sell (:meth:`PortfolioCheck.lot_violations`), not on weights.
+NOT_RECHECKED = ("budget", *TAX_RULE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -60,17 +62,23 @@ class PortfolioCheck:
         The job that produced the target.
     snapshot, risk_model : optional
         Data to use instead of the job's own (as in :func:`trimtab.optimize`).
+    lots : TaxLots, optional
+        Tax lots to use instead of the job's own (a job with a ``taxes`` section).
     """
 
     def __init__(
-        self, job: JobSpec | str | Path, snapshot: MarketSnapshot | None = None, risk_model: RiskModel | None = None
+        self,
+        job: JobSpec | str | Path,
+        snapshot: MarketSnapshot | None = None,
+        risk_model: RiskModel | None = None,
+        lots: TaxLots | None = None,
     ) -> None:
-        self._inputs = (job, snapshot, risk_model)
+        self._inputs = (job, snapshot, risk_model, lots)
 
     @cached_property
     def _prepared(self) -> PreparedProblem:
-        job, snapshot, risk_model = self._inputs
-        prepared = prepare(job, snapshot=snapshot, risk_model=risk_model)
+        job, snapshot, risk_model, lots = self._inputs
+        prepared = prepare(job, snapshot=snapshot, risk_model=risk_model, lots=lots)
         prepared.assign()
         return prepared
 
@@ -92,7 +100,8 @@ class PortfolioCheck:
     def use_book(self, current_weights: np.ndarray) -> None:
         """Measure holdings-relative rules (turnover, no-trade, trade size) against the desk's actual book."""
         view = _BookView(
-            self.data.snapshot, self.data.risk_model, self.data.index_risk, book=np.asarray(current_weights, dtype=float)
+            self.data.snapshot, self.data.risk_model, self.data.index_risk, lots=self.data.lots,
+            book=np.asarray(current_weights, dtype=float),
         )
         self.problem.context.assign(view)
 
@@ -120,4 +129,39 @@ class PortfolioCheck:
             sign = 1.0 if measured.side == "upper" or (measured.side == "eq" and measured.value > measured.bound) else -1.0
             where = f" [{measured.row}]" if measured.row else ""
             found.append(Violation(f"{built.spec.label}{where}", -measured.slack, sign * column))
+        return sorted(found, key=lambda v: -v.amount)
+
+    def lot_violations(self, fraction_sold: pd.Series, tolerance: float) -> list[Violation]:
+        """The job's lot rules (``realized_gain``, ``harvested_loss``) broken by more than ``tolerance``.
+
+        Parameters
+        ----------
+        fraction_sold : pd.Series
+            Fraction of each lot's shares sold, by ``lot_id`` (lots absent: not sold); each
+            lot's sale is that fraction of its weight in the job's lot book (fractions of NAV).
+
+        Raises
+        ------
+        ExportError
+            A lot the job's lot book does not have (the lots are not the run's).
+        """
+        from .. import ExportError
+
+        book, terms = self.data.lots, self.problem.context.lots
+        rules = [b for b in self.problem.built if b.spec.key in TAX_RULE_KEYS and b.spec.soft is None]
+        if book is None or terms is None or not rules:
+            return []
+        position = pd.Series(np.arange(book.n_lots), index=pd.Index(book.lot_ids))
+        unknown = fraction_sold.index.difference(position.index)
+        if len(unknown):
+            raise ExportError(f"lot {unknown[0]!r} is not among the job's lots ({book.source}): the rules on lots "
+                              "cannot be re-checked; export with the run's lots; nothing was written")
+        sales = np.zeros(book.n_lots)
+        sales[position[fraction_sold.index].to_numpy()] = fraction_sold.to_numpy(float)
+        terms.sales.value = sales * book.weights
+        found = []
+        for built in rules:
+            measured = built.measure()
+            if measured.slack < -tolerance:
+                found.append(Violation(built.spec.label, -measured.slack, np.zeros(len(self.asset_ids))))
         return sorted(found, key=lambda v: -v.amount)

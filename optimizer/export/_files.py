@@ -9,6 +9,12 @@ asset_id, identifier_type, identifier, instruction, value, side, price, notional
 ``instruction`` says what ``value`` is: ``order_quantity`` (shares to trade, default),
 ``target_quantity`` (shares to hold after) or ``target_weight`` (fraction of NAV after rounding).
 
+Tax lots: a batch from a tax-aware run (:attr:`OrderBatch.lots`) also writes ``lots.csv``
+(``order_id, lot_id, asset_id, shares``: the lots each sell order sells, whole shares adding up
+to its quantity; with the CSV format, neutral layout, text cells neutralised like the orders')
+and gives every order of ``orders.json`` a ``lots`` list (``[{"lot_id", "shares"}]``, empty for
+a buy). The manifest hashes ``lots.csv`` like every file.
+
 Spreadsheet safety (OWASP "CSV injection"): every text cell, header included, that starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading single quote ``'``, so a
 spreadsheet shows it as text instead of running it. Numeric columns (``value``, ``price``,
@@ -46,6 +52,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .. import ExportError, neutralize_text
+from ._lots import lots_csv
 from ._schema import OrderBatch
 
 NEUTRAL_COLUMNS: tuple[str, ...] = (
@@ -179,13 +186,27 @@ def render_parquet(batch: OrderBatch) -> bytes:
 
 def render_json(batch: OrderBatch) -> bytes:
     """JSON: batch header and one object per order (every order column)."""
+    orders = json.loads(batch.orders.to_json(orient="records", double_precision=15))
+    if batch.lots is not None:  # each order's lots, sorted by lot_id (none for a buy)
+        by_order: dict[str, list[dict[str, object]]] = {}
+        for order_id, lot_id, shares in zip(batch.lots["order_id"], batch.lots["lot_id"], batch.lots["shares"]):
+            by_order.setdefault(str(order_id), []).append({"lot_id": str(lot_id), "shares": int(shares)})
+        for order in orders:
+            order["lots"] = by_order.get(str(order["order_id"]), [])
     body = {
         "batch_id": batch.batch_id,
         "portfolio_id": batch.portfolio_id,
         "as_of": batch.as_of.date().isoformat(),
-        "orders": json.loads(batch.orders.to_json(orient="records", double_precision=15)),
+        "orders": orders,
     }
     return (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
+
+
+def render_lots_csv(batch: OrderBatch) -> bytes:
+    """``lots.csv`` of a batch with tax lots: ``order_id, lot_id, asset_id, shares`` (text cells neutralised)."""
+    if batch.lots is None:
+        raise ExportError(f"batch {batch.batch_id} carries no tax lots")
+    return lots_csv(batch.lots, neutralise)
 
 
 def write_batch(
@@ -213,6 +234,8 @@ def write_batch(
     files: dict[str, bytes] = {}
     if "csv" in formats:
         files["orders.csv"] = render_csv(batch, mapping)
+        if batch.lots is not None:
+            files["lots.csv"] = render_lots_csv(batch)
     if "parquet" in formats:
         files["orders.parquet"] = render_parquet(batch)
     if "json" in formats:

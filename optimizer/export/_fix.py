@@ -20,6 +20,12 @@ FIX 4.4 has no SecurityIDSource code for FIGI (``S`` arrived with FIX 5.0 SP2 EP
 Symbol alone and tags 48/22 are left out; a TICKER is sent the same way. HandlInst (21) is optional in
 FIX 4.4 and sent only when ``handl_inst`` is given. Every message is checked against the FIX 4.4
 DataDictionary before it is returned; QuickFIX itself is imported only when a function is called.
+
+Tax lots (a tax-aware run's sell orders name the lots they sell) are not sent over FIX: FIX 4.4's
+NewOrderSingle has no field for the lots of a sale (specific identification is settled with the
+custodian after the trade), and the one repeating group that could carry an id and a quantity,
+NoAllocs (78) with IndividualAllocID (467) / AllocQty (80), allocates fills to accounts — the block
+orders of many accounts use it for that. The lots travel in ``lots.csv`` and ``orders.json``.
 """
 
 from __future__ import annotations
@@ -35,14 +41,11 @@ from typing import Any
 
 import pandas as pd
 
-
-from ._schema import IDENTIFIER_TYPES, OrderBatch
-
 from ._fix_dictionary import (
+    _REQUIRED_COLUMNS,
     BEGIN_STRING,
     SECURITY_ID_SOURCES,
     SIDE_CODES,
-    _REQUIRED_COLUMNS,
     FixValidationError,
     _positive,
     _quickfix,
@@ -51,6 +54,7 @@ from ._fix_dictionary import (
     _validate,
     data_dictionary,
 )
+from ._schema import IDENTIFIER_TYPES, OrderBatch
 
 
 def split_allocations(quantity: int, allocations: Mapping[str, float]) -> dict[str, int]:

@@ -19,6 +19,10 @@ column                    meaning
 ``rounded_weight``        weight after rounding to lots, fraction of NAV
 ``reason``                ``rebalance``, ``new position``, ``exit`` or ``exclusion``
 ========================  =====================================================================
+
+A batch exported from a tax-aware run also has :attr:`OrderBatch.lots`: one row per lot a sell
+order sells (``order_id, lot_id, asset_id, shares``, whole shares adding up to the order's
+``quantity``; see ``_lots``), written as ``lots.csv`` and as each order's ``lots`` in ``orders.json``.
 """
 
 from __future__ import annotations
@@ -72,6 +76,9 @@ class OrderBatch:
     meta : dict
         Everything else the manifest records (NAV, cash before/after, TE change from
         rounding, input hashes, solver, status, code version).
+    lots : pd.DataFrame or None
+        Tax lots sold (specific identification): ``order_id, lot_id, asset_id, shares``, one
+        row per lot of each sell order, sorted by order and lot; None for a run without lots.
     """
 
     batch_id: str
@@ -79,3 +86,4 @@ class OrderBatch:
     as_of: pd.Timestamp
     orders: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    lots: pd.DataFrame | None = None

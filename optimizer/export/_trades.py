@@ -11,6 +11,9 @@
    than ``tolerance``, one lot is sold of the name whose sale helps it most (its gradient ×
    lot weight; names rounded up first), or bought when only buying helps and cash allows.
    A rule still broken after that is an :class:`ExportError` naming it.
+5. A tax-aware run's sell orders name the tax lots they sell (``lots``, see ``_lots``): the
+   lots must add up to the holdings, each order's lot shares add up to its quantity, and the
+   job's lot rules (``realized_gain``, ``harvested_loss``) are measured on the lots sold.
 The TE change due to rounding is reported. This greedy repair is hand-written: PyPortfolioOpt's
 ``DiscreteAllocation`` rounds a long-only budget but knows neither current holdings, lots,
 nor the job's rules.
@@ -29,6 +32,7 @@ import pandas as pd
 from .. import ROUNDING_TOLERANCE, ExportError, RunTarget, TargetPortfolio
 from ._check import PortfolioCheck
 from ._inputs import IDENTIFIER_PREFERENCE, order_identifiers, pick_identifier
+from ._lots import ExportLots
 from ._schema import ORDER_COLUMNS, OrderBatch
 
 #: The repair gives up after this many one-lot moves.
@@ -54,6 +58,7 @@ def build_orders(
     portfolio_id: str = "PORTFOLIO",
     input_hashes: dict[str, str] | None = None,
     excluded: frozenset[str] = frozenset(),
+    lots: ExportLots | None = None,
 ) -> OrderBatch:
     """Orders that move ``holdings`` to the target in whole lots; see the module docstring.
 
@@ -83,16 +88,21 @@ def build_orders(
         SHA-256 of the input files; part of the batch id.
     excluded : frozenset of str
         Names on the job's restricted list (their exits read ``exclusion``).
+    lots : ExportLots, optional
+        The tax lots of a tax-aware run: sell orders name the lots they sell (:attr:`OrderBatch.lots`).
 
     Raises
     ------
     ExportError
         A setting out of range (see :func:`check_order_settings`), missing prices or identifiers,
-        not enough cash, or a rule the rounding breaks beyond repair.
+        not enough cash, a rule the rounding breaks beyond repair, or lots that do not match
+        the holdings (naming the assets) or whose sale breaks a lot rule.
     """
     check_order_settings(cash=cash, nav=nav, cash_buffer=cash_buffer, min_trade_shares=min_trade_shares,
                          min_trade_notional=min_trade_notional, tolerance=tolerance, portfolio_id=portfolio_id)
     target = target if isinstance(target, RunTarget) else RunTarget.from_portfolio(target)
+    if lots is not None:
+        lots.check_holdings(holdings)
     ids = target.weights.index.union(holdings.index[holdings != 0])
     weights = target.weights.reindex(ids, fill_value=0.0).to_numpy(dtype=float)
     current = holdings.reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
@@ -101,22 +111,22 @@ def build_orders(
     if missing:
         raise ExportError(f"no price for {len(missing)} traded asset(s): {missing[:20]}")
     prices = master["price"].reindex(ids).fillna(1.0).to_numpy(dtype=float)
-    lots = master["lot_size"].reindex(ids).fillna(1).to_numpy(dtype=np.int64)
+    lot_sizes = master["lot_size"].reindex(ids).fillna(1).to_numpy(dtype=np.int64)
     held_value = float(current @ prices)
     nav = float(nav) if nav is not None else held_value + cash
     if not (math.isfinite(nav) and nav > 0):
         raise ExportError(f"NAV must be positive (holdings {held_value:,.2f} + cash {cash:,.2f})")
 
-    shares = current + np.round((weights * nav / prices - current) / lots).astype(np.int64) * lots
+    shares = current + np.round((weights * nav / prices - current) / lot_sizes).astype(np.int64) * lot_sizes
     shares = np.where((weights == 0) | (shares < 0), 0, shares)  # exits sell the odd lot too; long only
     small = (np.abs(shares - current) < min_trade_shares) | (np.abs(shares - current) * prices < min_trade_notional)
     shares = np.where(small & (shares != 0), current, shares)
-    shares = _respect_cash(shares, current, weights, prices, lots, nav, cash, cash_buffer)
+    shares = _respect_cash(shares, current, weights, prices, lot_sizes, nav, cash, cash_buffer)
     te_change = None
     if check is not None:
         positions = [check.asset_ids.index(a) if a in check.asset_ids else -1 for a in ids]
         check.use_book(_in_universe(current * prices / nav, positions, len(check.asset_ids)))
-        shares = _repair(shares, current, weights, prices, lots, nav, cash, cash_buffer, check, positions, tolerance)
+        shares = _repair(shares, current, weights, prices, lot_sizes, nav, cash, cash_buffer, check, positions, tolerance)
         rounded = _in_universe(shares * prices / nav, positions, len(check.asset_ids))
         target_w = _in_universe(weights, positions, len(check.asset_ids))
         te_change = check.tracking_error(rounded) - check.tracking_error(target_w)
@@ -130,10 +140,14 @@ def build_orders(
         "inputs": dict(sorted((input_hashes or {}).items())),
         "targets": hashlib.sha256(target.weights.sort_index().round(12).to_json().encode()).hexdigest(),
         "settings": [cash, nav, min_trade_shares, min_trade_notional, cash_buffer, tolerance, column],
+        **({"lots": lots.digest()} if lots is not None else {}),
     }
     digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
     batch_id = f"{target.as_of:%Y%m%d}-{digest[:12]}"
     orders.insert(0, "order_id", [f"{batch_id}-{i:04d}" for i in range(1, len(orders) + 1)])
+    sold, lot_summary = lots.allocate(orders) if lots is not None else (None, None)
+    if sold is not None and check is not None and lots.recheck:
+        _check_lot_rules(check, sold, lots, tolerance)
     meta: dict[str, Any] = {
         "nav": nav,
         "cash_before": cash,
@@ -147,8 +161,21 @@ def build_orders(
         "job_sha256": target.job_sha256,
         "solver": target.solver,
         "status": target.status,
+        **({"lots": lot_summary} if lot_summary is not None else {}),
     }
-    return OrderBatch(batch_id, portfolio_id, target.as_of, orders[list(ORDER_COLUMNS)], meta)
+    return OrderBatch(batch_id, portfolio_id, target.as_of, orders[list(ORDER_COLUMNS)], meta, sold)
+
+
+def _check_lot_rules(check: PortfolioCheck, sold: pd.DataFrame, lots: ExportLots, tolerance: float) -> None:
+    """Refuse lot sales that break the job's lot rules (realized gain, harvested loss) beyond ``tolerance``."""
+    fraction = sold.groupby("lot_id")["shares"].sum() / lots.table["shares"].reindex(sold["lot_id"].unique())
+    broken = check.lot_violations(fraction, tolerance)
+    if broken:
+        names = "; ".join(f"'{v.name}' by {v.amount:.3g}" for v in broken)
+        raise ExportError(
+            f"the lots the rounded orders sell break {names} (the optimizer's fractional lot sales met it); "
+            "loosen the rule, use a larger NAV or smaller lots, or raise --tolerance; nothing was written"
+        )
 
 
 def _respect_cash(shares, current, weights, prices, lots, nav, cash, cash_buffer):
