@@ -13,6 +13,7 @@ From Python (a notebook with a ``distributed.Client`` included)::
     rows = batch("house.yaml", "accounts.csv", "holdings.csv", out_dir="out/")   # LocalCluster
     rows = batch(job, accounts_frame, holdings_frame, client=client)             # your cluster
     rows = batch(job, accounts_frame, holdings_frame, serial=True)               # no Dask
+    rows = batch("taxed.yaml", "accounts.csv", "holdings.csv", lots="lots.csv")   # tax lots per account
 
 From the shell: ``trimtab batch house.yaml accounts.csv holdings.csv --out DIR`` (see
 ``trimtab batch --help``). :func:`export_batch` turns a batch directory into each account's
@@ -30,7 +31,21 @@ from trimtab.constraints import JobSpec
 
 from ._executors import DaskExecutor, SerialExecutor
 from ._export import BatchExport, export_batch
-from ._plan import EXCLUSIONS_RULE, AccountFacts, AccountPlanner, AccountTask, AccountView, batch_job
+from ._lots import (
+    LOTS_COLUMNS,
+    LotsTable,
+    placeholder_lots,
+    prepare_house,
+    read_account_lots,
+)
+from ._plan import (
+    EXCLUSIONS_RULE,
+    AccountFacts,
+    AccountPlanner,
+    AccountTask,
+    AccountView,
+    batch_job,
+)
 from ._progress import NoProgress, Progress, RichProgress
 from ._runner import MAX_CHUNK, BatchInterrupted, BatchRun, run_batch
 from ._shipping import BatchPayload, data_sha256, payload_for
@@ -69,6 +84,7 @@ def batch(
     chunk_size: int | None = None,
     retries: int = 2,
     progress: bool | Progress = False,
+    lots: str | Path | pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rebalance every account under the house rules; one row per account.
 
@@ -102,6 +118,11 @@ def batch(
         Re-runs of a task that failed or lost its worker.
     progress : bool or Progress
         Show a progress bar (done, failed, rate, time left), or report to this object.
+    lots : path or DataFrame, optional
+        For a job with a ``taxes`` section: the accounts' tax lots, ``account_id, lot_id,
+        asset_id, shares, cost_basis, acquired`` (default: the job's ``taxes.lots``). Each
+        account's lots drive its tax-aware solve (its problem compiled for its lot set); an
+        account without lots, or whose lots do not add up to its holdings, fails alone.
 
     Returns
     -------
@@ -117,7 +138,7 @@ def batch(
         account whose own data are bad fails alone, in its row.
     """
     return run_batch(job, accounts, holdings, client=client, out_dir=out_dir, serial=serial, scheduler=scheduler,
-                     n_workers=n_workers, chunk_size=chunk_size, retries=retries, progress=progress).frame
+                     n_workers=n_workers, chunk_size=chunk_size, retries=retries, progress=progress, lots=lots).frame
 
 
 __all__ = [
@@ -128,6 +149,7 @@ __all__ = [
     "EXCLUSIONS_RULE",
     "FAILED",
     "FINISHED",
+    "LOTS_COLUMNS",
     "MAX_CHUNK",
     "OVERRIDE_FIELDS",
     "AccountFacts",
@@ -145,6 +167,7 @@ __all__ = [
     "ChunkResult",
     "DaskExecutor",
     "HoldingsTable",
+    "LotsTable",
     "NoProgress",
     "Progress",
     "RichProgress",
@@ -156,7 +179,10 @@ __all__ = [
     "export_batch",
     "finished_summary",
     "payload_for",
+    "placeholder_lots",
+    "prepare_house",
     "read_account_holdings",
+    "read_account_lots",
     "read_accounts",
     "read_batch_record",
     "read_targets",

@@ -10,6 +10,12 @@ that failed in the batch are not traded (``skipped``); an account whose orders c
 made (not enough cash, a rule that rounding to lots breaks) fails alone (``failed``) and is
 left out of the blocks. Everything is computed before anything is written.
 
+A tax-aware batch (a ``taxes`` section, the accounts' lots table) exports like a tax-aware
+run: each account's sell orders name the lots they sell (its ``lots.csv`` and ``orders.json``),
+allocated from the account's lots and its ``lots_sold.csv`` (``trimtab.optimizer.export``'s
+rule); the account's lots must add up to its holdings. The rules on lots (``realized_gain``,
+``harvested_loss``) are not re-measured on the rounded lots here (the weights' rules are).
+
 The export package is imported inside the functions: solving a batch never loads it.
 """
 
@@ -25,7 +31,8 @@ import pandas as pd
 
 from trimtab.constraints import Restricted, load_job
 
-from .. import ROUNDING_TOLERANCE, ExportError, TrimtabError, prepare, read_run
+from .. import ROUNDING_TOLERANCE, ExportError, TrimtabError
+from ._lots import lots_source, placeholder_lots, prepare_house, read_account_lots
 from ._plan import AccountPlanner, batch_job
 from ._shipping import data_sha256
 from ._store import account_dir, finished_summary, read_batch_record
@@ -74,6 +81,7 @@ def export_batch(
     tolerance: float = ROUNDING_TOLERANCE,
     identifier: str | None = None,
     journal_dir: str | Path | None = None,
+    lots: str | Path | None = None,
 ) -> BatchExport:
     """Write every finished account's orders and the block orders of a batch directory.
 
@@ -86,9 +94,9 @@ def export_batch(
     out_dir : path
         Accounts go to ``out_dir/accounts/<account_id>/<batch_id>/``, the blocks to
         ``out_dir/<block batch id>/`` (with ``allocations.csv``).
-    holdings, accounts : path, optional
-        The batch's holdings (in shares) and accounts tables; default: the files the batch
-        recorded. Either must be unchanged since the batch (SHA-256 checked).
+    holdings, accounts, lots : path, optional
+        The batch's holdings (in shares), accounts and (tax-aware) lots tables; default: the
+        files the batch recorded. Each must be unchanged since the batch (SHA-256 checked).
     formats, mapping, force, journal_dir
         As for ``trimtab export`` (``fix`` writes the blocks with NoAllocs).
     check : bool
@@ -103,7 +111,15 @@ def export_batch(
         A changed job or table, holdings in weights, an account that cannot be exported —
         naming the file or account; nothing is written then.
     """
-    from ..export import block_orders, build_orders, load_mapping, read_security_master, write_blocks
+    from ..export import (
+        ExportLots,
+        block_orders,
+        build_orders,
+        load_mapping,
+        read_run_with_lots,
+        read_security_master,
+        write_blocks,
+    )
 
     record = read_batch_record(batch_dir)
     job = _recorded_job(record)
@@ -111,15 +127,20 @@ def export_batch(
     book = read_account_holdings(_recorded(holdings, record, "holdings_file", "holdings"), table)
     if book.form != "shares":
         raise ExportError(f"{book.source}: holdings are weights; orders need shares (account_id, asset_id, shares)")
-    prepared = prepare(batch_job(job, table))
+    lot_table = None
+    if job.taxes is not None:
+        lot_table = read_account_lots(lots_source(job, _recorded(lots, record, "lots_file", "lots")), table)
+    prepared = prepare_house(batch_job(job, table))
     digest = data_sha256(prepared.data)
     if digest != record.get("data_sha256"):
         raise ExportError(f"{batch_dir}: the job's market data or risk model changed since the batch (data hash "
                           f"{digest[:12]}… ≠ {str(record.get('data_sha256'))[:12]}…); run the batch again first")
-    planner = AccountPlanner(prepared, table, book, digest)
+    planner = AccountPlanner(prepared, table, book, digest, lot_table)
     master = read_security_master(prices)
     check_for = _AccountChecks(prepared, planner) if check else None
     hashes = {"accounts": table.sha256, "holdings": book.sha256, "prices": _sha256(prices)}
+    if lot_table is not None:
+        hashes["lots"] = lot_table.sha256
     excluded_by_job = frozenset(a for c in job.constraints if isinstance(c, Restricted) for a in c.assets)
     orders, skipped, failed = {}, {}, {}
     for row in table.accounts:
@@ -133,12 +154,17 @@ def export_batch(
         if not np.all(shares == np.round(shares)):
             raise ExportError(f"{book.source}: account {row.account_id} holds fractional shares; orders need whole shares")
         try:
+            target, sold = read_run_with_lots(account_dir(Path(batch_dir), row.account_id))
+            if (sold is None) != (task.lots is None):
+                raise ExportError(f"account {row.account_id}: its result and the batch disagree on tax lots; run the "
+                                  "batch again")
+            account_lots = ExportLots.make(task.lots, sold.sold, recheck=False) if task.lots is not None else None
             orders[row.account_id] = build_orders(
-                read_run(account_dir(Path(batch_dir), row.account_id)), shares.astype(np.int64), master,
+                target, shares.astype(np.int64), master,
                 check=check_for.account(task) if check_for else None, cash=facts.cash or 0.0, nav=facts.nav,
                 min_trade_shares=min_trade_shares, min_trade_notional=min_trade_notional, cash_buffer=cash_buffer,
                 tolerance=tolerance, identifier=identifier, portfolio_id=row.account_id, input_hashes=hashes,
-                excluded=excluded_by_job | frozenset(facts.restricted),
+                excluded=excluded_by_job | frozenset(facts.restricted), lots=account_lots,
             )
         except TrimtabError as err:
             failed[row.account_id] = str(err)
@@ -169,7 +195,8 @@ class _AccountChecks:
                     parameters[name].value = np.asarray(value, dtype=float).reshape(parameters[name].shape)
 
         data = prepared.data
-        self._check = AccountCheck(prepared.job, snapshot=data.snapshot, risk_model=data.risk_model)
+        lots = placeholder_lots(prepared.job, data.snapshot) if prepared.job.taxes is not None else None
+        self._check = AccountCheck(prepared.job, snapshot=data.snapshot, risk_model=data.risk_model, lots=lots)
 
     def account(self, task) -> Any:
         """The check with ``task``'s parameter overrides (exclusions included)."""

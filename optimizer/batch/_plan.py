@@ -19,6 +19,13 @@ Every account is the job's problem with its own parameter values:
 
 So one compiled problem serves every account, and an account's result is the one
 ``trimtab.optimize`` gives for the job with that rule, the account's values and holdings.
+
+- **Tax lots.** With a ``taxes`` section each account brings its own lots (``_lots``): its
+  task carries its :class:`~trimtab.models.TaxLots` and NAV, and the worker compiles the
+  problem for that lot set (a lot set is part of the problem's shape) — still one prepared
+  job and one shipment of the data, but one compile per account. Overrides of a rule on lots
+  (``realized_gain``, ``harvested_loss``) are fractions of NAV; a rule written in USD cannot be
+  overridden per account (its bound depends on the account's NAV).
 """
 
 from __future__ import annotations
@@ -33,11 +40,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from trimtab.constraints import AssetWeight, BuildContext, DataView, JobSpec
-from trimtab.models import DataError
+from trimtab.constraints import AssetWeight, BuildContext, DataView, JobSpec, LotTerms
+from trimtab.models import DataError, TaxLots
 
 from .. import PreparedProblem
-from ._tables import OVERRIDE_FIELDS, AccountRow, AccountsTable, HoldingsTable, holdings_problems
+from ._lots import LotsTable, account_hash, account_lots
+from ._tables import (
+    OVERRIDE_FIELDS,
+    AccountRow,
+    AccountsTable,
+    HoldingsTable,
+    holdings_problems,
+)
 
 #: The name of the rule added for per-account exclusions.
 EXCLUSIONS_RULE = "account exclusions"
@@ -80,12 +94,18 @@ class AccountTask:
         Current weights (n,), fractions of NAV.
     overrides : mapping of str to array
         Parameter name → value (the account's rule overrides and exclusions).
+    lots : TaxLots or None
+        The account's tax lots (a job with a ``taxes`` section): its problem is compiled for them.
+    nav : float or None
+        The account's NAV, USD (values its lots; None: the lots' market value).
     """
 
     account_id: str
     input_sha256: str
     book: np.ndarray
     overrides: Mapping[str, np.ndarray]
+    lots: TaxLots | None = None
+    nav: float | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +145,8 @@ class AccountPlanner:
     holdings : HoldingsTable
     data_sha256 : str
         Hash of the market data and risk model (see ``_hashing``).
+    lots : LotsTable, optional
+        The accounts' tax lots (a job with a ``taxes`` section).
 
     Raises
     ------
@@ -133,8 +155,10 @@ class AccountPlanner:
         set — naming the file, the column and the valid columns.
     """
 
-    def __init__(self, prepared: PreparedProblem, accounts: AccountsTable, holdings: HoldingsTable, data_sha256: str):
+    def __init__(self, prepared: PreparedProblem, accounts: AccountsTable, holdings: HoldingsTable, data_sha256: str,
+                 lots: LotsTable | None = None):
         self.prepared, self.accounts, self.holdings, self.data_sha256 = prepared, accounts, holdings, data_sha256
+        self.lots = lots
         job = prepared.job
         self.columns = {c: _resolve_column(job, c, accounts.source) for c in accounts.override_columns}
         self.asset_ids = tuple(prepared.data.snapshot.asset_ids)
@@ -154,14 +178,17 @@ class AccountPlanner:
         problems = list(row.problems) + holdings_problems(self.holdings, row.account_id)
         overrides: dict[str, np.ndarray] = {}
         book, nav, cash = None, row.nav, row.cash
+        lots = None
         if not problems:
             book, nav, cash = self._book(row, problems)
             overrides = self._overrides(row, problems)
+            if self.lots is not None:
+                lots = account_lots(self.lots, row.account_id, self.prepared.data.snapshot, self.holdings, problems)
         digest = self.input_sha256(row)
         facts = AccountFacts(row.account_id, digest, cash, nav, row.restricted, tuple(problems))
         if problems or book is None:
             return None, facts
-        return AccountTask(row.account_id, digest, book, overrides), facts
+        return AccountTask(row.account_id, digest, book, overrides, lots, nav), facts
 
     # -- holdings ------------------------------------------------------------------------
     def _book(self, row: AccountRow, problems: list[str]) -> tuple[np.ndarray | None, float | None, float | None]:
@@ -248,6 +275,7 @@ class AccountPlanner:
             "overrides": sorted((c, repr(float(v))) for c, v in row.overrides),
             "holdings_form": self.holdings.form,
             "holdings": [(a, repr(v)) for a, v in self.holdings.of(row.account_id).sorted_items()],
+            **account_hash(self.lots, row.account_id),
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -286,12 +314,17 @@ def _evaluate(prepared: PreparedProblem, index: int, fields: dict[str, float]) -
     parameters get the same names, and valued from the batch's data.
     """
     rule = prepared.job.constraints[index]
+    if getattr(rule, "units", None) == "usd":
+        return ("a rule in USD (units: usd) cannot be overridden per account: its bound depends on the account's NAV; "
+                "write it as a fraction of NAV")
     try:
         changed = dataclasses.replace(rule, **fields)
     except (ValueError, TypeError) as err:
         return _first_line(err)
     position = prepared.constraint_position(index)
     scratch = BuildContext(prepared.data.universe, prepared.data.risk_model.n_factors)
+    if prepared.data.lots is not None and prepared.job.taxes is not None:  # rules on lots need the lot terms
+        LotTerms(scratch, prepared.data.lots.structure, prepared.job.taxes)
     before = set(scratch.parameters)
     try:
         changed.build(scratch, position)

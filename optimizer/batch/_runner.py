@@ -23,8 +23,9 @@ import pandas as pd
 
 from trimtab.constraints import JobSpec
 
-from .. import as_job, prepare
+from .. import as_job
 from ._executors import DaskExecutor, SerialExecutor
+from ._lots import LotsTable, lots_record, lots_source, prepare_house, read_account_lots
 from ._plan import AccountFacts, AccountPlanner, AccountTask, batch_job
 from ._progress import NoProgress, Progress, RichProgress
 from ._rows import batch_frame, failed_row, finished_row
@@ -71,7 +72,8 @@ class BatchRun:
         over chunks (busy wall above CPU: the workers waited for a core).
     n_workers : int
     compiles : int
-        Chunks that compiled the problem (a worker process's first): one per worker.
+        Problems compiled: the batch job once per worker process (at its first chunk) — plus,
+        for a tax-aware job, one per account (its lot set).
     interrupted : bool
         Stopped before every account ran (Ctrl-C).
     """
@@ -115,6 +117,7 @@ def run_batch(
     chunk_size: int | None = None,
     retries: int = 2,
     progress: bool | Progress = False,
+    lots: str | Path | pd.DataFrame | None = None,
 ) -> BatchRun:
     """Rebalance every account of ``accounts`` under the house rules ``job``; see :func:`trimtab.optimizer.batch.batch`.
 
@@ -131,10 +134,12 @@ def run_batch(
     job = as_job(job)
     table = read_accounts(accounts)
     book = read_account_holdings(holdings, table)
+    source = lots_source(job, lots)
+    lot_table = read_account_lots(source, table) if source is not None else None
     # Workers start (and import trimtab) while this process loads the data and plans the accounts.
     executor = SerialExecutor() if serial else DaskExecutor(client, scheduler=scheduler, n_workers=n_workers, retries=retries)
     try:
-        plan = _Plan.make(job, table, book, Path(out_dir) if out_dir is not None else None)
+        plan = _Plan.make(job, table, book, lot_table, Path(out_dir) if out_dir is not None else None)
     except BaseException:
         executor.close()
         raise
@@ -159,7 +164,8 @@ def run_batch(
         ids = plan.prepared.data.snapshot.asset_ids
         run.weights = {a: pd.Series(o.weights, index=ids, name=a) for a, o in outcomes.items() if o.weights is not None}
         run.solved = len(outcomes)
-        run.frame = batch_frame(_row(plan.facts[r.account_id], outcomes, plan.found) for r in table.accounts)
+        run.frame = batch_frame((_row(plan.facts[r.account_id], outcomes, plan.found) for r in table.accounts),
+                                taxed=job.taxes is not None)
         run.seconds = time.perf_counter() - started
         if plan.out is not None:
             write_batch_files(plan.out, run.frame, _record(job, plan, table, book, run))
@@ -178,12 +184,13 @@ class _Plan:
     found: dict[str, dict]
     todo: list[AccountTask]
     out: Path | None
+    lots: LotsTable | None = None
 
     @classmethod
-    def make(cls, job: JobSpec, table, book, out: Path | None) -> _Plan:
-        prepared = prepare(batch_job(job, table))
+    def make(cls, job: JobSpec, table, book, lots: LotsTable | None, out: Path | None) -> _Plan:
+        prepared = prepare_house(batch_job(job, table))
         digest = data_sha256(prepared.data)
-        planner = AccountPlanner(prepared, table, book, digest)
+        planner = AccountPlanner(prepared, table, book, digest, lots)
         planned = [planner.plan(row) for row in table.accounts]
         found = {}
         for task, fact in planned if out is not None else ():
@@ -191,7 +198,7 @@ class _Plan:
             if summary is not None:
                 found[fact.account_id] = summary
         todo = [task for task, _ in planned if task is not None and task.account_id not in found]
-        return cls(prepared, digest, {f.account_id: f for _, f in planned}, found, todo, out)
+        return cls(prepared, digest, {f.account_id: f for _, f in planned}, found, todo, out, lots)
 
 
 def _dispatch(executor, payload, chunks, out, outcomes, reporter, run) -> None:
@@ -274,6 +281,7 @@ def _record(job, plan: _Plan, table, book, run: BatchRun) -> dict[str, Any]:
         "as_of": pd.Timestamp(snapshot.as_of).date().isoformat(),
         "accounts_file": {"path": _path(table.source), "sha256": table.sha256},
         "holdings_file": {"path": _path(book.source), "sha256": book.sha256, "form": book.form},
+        **lots_record(plan.lots),
         "runner": run.runner,
         "interrupted": run.interrupted,
         "seconds": round(run.seconds, 3),

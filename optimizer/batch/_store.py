@@ -4,15 +4,16 @@
 
     DIR/accounts/<account_id>/targets.csv    the single-job contract (see ``trimtab optimize``)
     DIR/accounts/<account_id>/summary.json   … with an ``account`` section: account_id, input_sha256
+    DIR/accounts/<account_id>/lots_sold.csv  the lots sold, for a tax-aware job (hashed in summary.json)
     DIR/accounts/<account_id>/error.json     instead, for an account that failed: status, error
     DIR/batch.csv                            one row per account (see ``_rows``)
     DIR/batch.json                           job and data hashes, per-account input hashes, counts
 
-An account's two files are published as one unit (:func:`trimtab.optimizer.write_files_atomically`,
+An account's files are published as one unit (:func:`trimtab.optimizer.write_files_atomically`,
 under the folder's lock, ``summary.json`` last), as soon as the account is solved. A result
 counts as finished — and a re-run skips it — only when its ``summary.json`` records the
-account's current input hash *and* the SHA-256 of the ``targets.csv`` beside it: both are
-checked, nothing is assumed from a file's presence.
+account's current input hash *and* the SHA-256 of the ``targets.csv`` (and ``lots_sold.csv``)
+beside it: all are checked, nothing is assumed from a file's presence.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import DataError, directory_lock, write_files_atomically
+from .. import LOTS_SOLD_FILE, DataError, directory_lock, write_files_atomically
 from ._worker import AccountOutcome
 
 ACCOUNTS_DIR, BATCH_CSV, BATCH_JSON = "accounts", "batch.csv", "batch.json"
@@ -48,13 +49,14 @@ def write_account(out_dir: Path, outcome: AccountOutcome) -> None:
     """
     folder = account_dir(out_dir, outcome.account_id)
     if outcome.files:
-        write_files_atomically(folder, {TARGETS: outcome.files[TARGETS], SUMMARY: outcome.files[SUMMARY]})
-        _remove(folder, (ERROR,))
+        lots = {LOTS_SOLD_FILE: outcome.files[LOTS_SOLD_FILE]} if LOTS_SOLD_FILE in outcome.files else {}
+        write_files_atomically(folder, {TARGETS: outcome.files[TARGETS], **lots, SUMMARY: outcome.files[SUMMARY]})
+        _remove(folder, (ERROR,) if lots else (ERROR, LOTS_SOLD_FILE))  # no stale lots beside a result without
         return
     body = {"account_id": outcome.account_id, "input_sha256": outcome.input_sha256, "status": outcome.status,
             "error": outcome.error, "diagnosis": outcome.diagnosis}
     if folder.is_dir():
-        _remove(folder, (SUMMARY, TARGETS))  # the commit marker first: never a summary without its targets
+        _remove(folder, (SUMMARY, TARGETS, LOTS_SOLD_FILE))  # the commit marker first: never a summary without its files
     write_files_atomically(folder, {ERROR: (json.dumps(body, indent=2, allow_nan=False) + "\n").encode("utf-8")})
 
 
@@ -72,14 +74,16 @@ def finished_summary(out_dir: Path, account_id: str, input_sha256: str) -> dict[
     """The account's recorded summary if it is a finished result for ``input_sha256``, else None.
 
     Finished means: ``summary.json`` parses, its ``account.input_sha256`` equals ``input_sha256``
-    and its ``targets_sha256`` is the SHA-256 of the ``targets.csv`` beside it (read under the
-    folder's shared lock, never between a writer's two renames).
+    and its ``targets_sha256`` (and ``lots_sold_sha256``) is the SHA-256 of the ``targets.csv``
+    (and ``lots_sold.csv``) beside it (read under the folder's shared lock, never between a
+    writer's renames).
     """
     folder = account_dir(out_dir, account_id)
     try:
         with directory_lock(folder, shared=True):
             summary = json.loads((folder / SUMMARY).read_bytes())
             targets = (folder / TARGETS).read_bytes()
+            lots = (folder / LOTS_SOLD_FILE).read_bytes() if isinstance(summary, dict) and "lots_sold_sha256" in summary else None
     except (OSError, ValueError):
         return None
     if not isinstance(summary, dict) or not isinstance(summary.get("account"), dict):
@@ -88,6 +92,8 @@ def finished_summary(out_dir: Path, account_id: str, input_sha256: str) -> dict[
     if recorded.get("account_id") != account_id or recorded.get("input_sha256") != input_sha256:
         return None
     if summary.get("targets_sha256") != hashlib.sha256(targets).hexdigest():
+        return None
+    if lots is not None and summary.get("lots_sold_sha256") != hashlib.sha256(lots).hexdigest():
         return None
     return summary
 

@@ -8,6 +8,10 @@ stops the others. The prepared problem is kept per process, keyed by the payload
 chunk after a worker's first costs only its accounts' re-solves; chunks of one process run one
 at a time (a worker with several threads would otherwise set one problem's parameters from
 two accounts at once).
+
+An account with tax lots (a job with a ``taxes`` section) is prepared on its own: the problem
+is compiled for its lot set (:func:`account_problem`), on the shipped data, then solved — one
+compile per account instead of one per worker.
 """
 
 from __future__ import annotations
@@ -21,14 +25,18 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from .. import (
+    LOTS_SOLD_FILE,
     TIME_LIMIT_STATUS,
+    DataError,
     InfeasibleError,
     PreparedProblem,
     SolverFailedError,
     TrimtabError,
     prepare,
+    render_lots_sold_csv,
     render_summary_json,
     render_targets_csv,
 )
@@ -68,7 +76,7 @@ class AccountOutcome:
         Target weights (n,), fractions of NAV, in the data's asset order.
     files : dict of str to bytes
         ``targets.csv`` and ``summary.json`` (with an ``account`` section) of a solved account,
-        when the batch writes files.
+        and ``lots_sold.csv`` for a tax-aware job, when the batch writes files.
     summary : dict or None
         The result's summary (``TargetPortfolio.summary()``: what ``batch.csv`` reports).
     diagnosis : dict or None
@@ -88,11 +96,15 @@ class AccountOutcome:
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """The outcomes of one chunk, the wall-clock and CPU seconds it took on its worker (compile included)."""
+    """The outcomes of one chunk, the wall-clock and CPU seconds it took on its worker (compiles included).
+
+    ``compiled`` counts the problems the chunk compiled: 1 for a worker's first chunk (the batch
+    job), plus one per account with tax lots.
+    """
 
     outcomes: tuple[AccountOutcome, ...]
     seconds: float
-    compiled: bool
+    compiled: int
     cpu_seconds: float = 0.0
 
 
@@ -100,8 +112,9 @@ def solve_accounts(payload: BatchPayload, tasks: tuple[AccountTask, ...]) -> Chu
     """Solve each account of a chunk on the shipped data; see the module docstring."""
     with _ONE_AT_A_TIME:  # a worker with several threads shares one compiled problem (its parameters)
         started, cpu = time.perf_counter(), time.process_time()
-        compiled = payload.key not in _PREPARED
-        prepared = prepared_for(payload)
+        shared = [t for t in tasks if t.lots is None]
+        compiled = int(bool(shared) and payload.key not in _PREPARED) + len(tasks) - len(shared)
+        prepared = prepared_for(payload) if shared else None
         outcomes = tuple(_solve(prepared, payload, task) for task in tasks)
         return ChunkResult(outcomes, time.perf_counter() - started, compiled, time.process_time() - cpu)
 
@@ -115,11 +128,7 @@ def prepared_for(payload: BatchPayload) -> PreparedProblem:
     if payload.key in _PREPARED:
         _PREPARED.move_to_end(payload.key)
         return _PREPARED[payload.key]
-    job = payload.job
-    benchmark = job.data.benchmark
-    if benchmark is not None and benchmark.form == "returns":
-        # The index's risk comes with the payload: never re-read the index file on a worker.
-        job = dataclasses.replace(job, data=job.data.model_copy(update={"benchmark": None}))
+    job = _shipped_job(payload)  # the index's risk comes with the payload
     prepared = prepare(job, snapshot=payload.data.snapshot, risk_model=payload.data.risk_model)
     prepared = dataclasses.replace(prepared, job=payload.job, data=payload.data)
     _PREPARED[payload.key] = prepared
@@ -128,13 +137,58 @@ def prepared_for(payload: BatchPayload) -> PreparedProblem:
     return prepared
 
 
-def _solve(prepared: PreparedProblem, payload: BatchPayload, task: AccountTask) -> AccountOutcome:
+def _shipped_job(payload: BatchPayload):
+    """The payload's job as a worker prepares it: an index benchmark's risk comes with the payload."""
+    job = payload.job
+    benchmark = job.data.benchmark
+    if benchmark is not None and benchmark.form == "returns":  # never re-read the index file on a worker
+        job = dataclasses.replace(job, data=job.data.model_copy(update={"benchmark": None}))
+    return job
+
+
+def account_problem(payload: BatchPayload, task: AccountTask) -> PreparedProblem:
+    """The batch job prepared for one account's tax lots, on the shipped data, with its holdings.
+
+    The core checks lots against a snapshot whose holdings sum to 1, so the account's invested
+    weights ``w₀`` (``Σ w₀ = 1 − cash``) are scaled to 1 for the check, at the NAV ``Σ w₀ × NAV``
+    (the same shares), and the lot book scaled back: lot weights are fractions of the account's
+    NAV, adding up to ``w₀`` name by name.
+
+    Raises
+    ------
+    DataError
+        Lots that do not add up to the holdings, or on names the account does not hold.
+    """
+    data, lots = payload.data, task.lots
+    assert lots is not None and payload.job.taxes is not None
+    invested = float(task.book.sum())
+    if not invested > 0:
+        raise DataError(f"{lots.source}: the account holds nothing (all cash) but has lots: the lots must add up to "
+                        "the holdings")
+    ids = data.snapshot.asset_ids
+    snapshot = dataclasses.replace(data.snapshot, holdings=pd.Series(task.book / invested, index=ids))
+    nav = task.nav * invested if task.nav is not None else None
+    job = _shipped_job(payload)
+    job = dataclasses.replace(job, taxes=job.taxes.model_copy(update={"nav": nav}))
+    prepared = prepare(job, snapshot=snapshot, risk_model=data.risk_model, lots=lots)
+    book = prepared.data.lots
+    book = dataclasses.replace(book, weights=book.weights * invested, nav=book.nav / invested)
+    view = AccountView(data.snapshot, data.risk_model, data.index_risk, lots=book, book=task.book)
+    return dataclasses.replace(prepared, job=payload.job, data=view, input_files=())
+
+
+def _solve(prepared: PreparedProblem | None, payload: BatchPayload, task: AccountTask) -> AccountOutcome:
     started = time.perf_counter()
     data = payload.data
-    view = AccountView(data.snapshot, data.risk_model, data.index_risk, book=task.book)
     base = {"account_id": task.account_id, "input_sha256": task.input_sha256}
     try:
-        target = dataclasses.replace(prepared, data=view).solve(dict(task.overrides))
+        if task.lots is not None:
+            account = account_problem(payload, task)
+        else:
+            assert prepared is not None
+            view = AccountView(data.snapshot, data.risk_model, data.index_risk, book=task.book)
+            account = dataclasses.replace(prepared, data=view)
+        target = account.solve(dict(task.overrides))
         summary = target.summary()
         files = _files(target, base) if payload.write_files else {}
     except InfeasibleError as err:
@@ -156,9 +210,11 @@ def _solve(prepared: PreparedProblem, payload: BatchPayload, task: AccountTask) 
 
 
 def _files(target, account: dict[str, str]) -> dict[str, bytes]:
-    """``targets.csv`` and ``summary.json`` as ``trimtab optimize`` writes them, the summary with an ``account`` section."""
-    targets = render_targets_csv(target)
-    text = render_summary_json(target, targets).decode("utf-8").rstrip()
+    """``targets.csv``, ``lots_sold.csv`` (tax-aware) and ``summary.json`` as ``trimtab optimize`` writes them,
+    the summary with an ``account`` section."""
+    targets, lots = render_targets_csv(target), render_lots_sold_csv(target)
+    text = render_summary_json(target, targets, lots).decode("utf-8").rstrip()
     section = json.dumps(account, indent=2).replace("\n", "\n  ")
     summary = text[:-1].rstrip() + ',\n  "account": ' + section + "\n}\n"  # the object's last key
-    return {"targets.csv": targets, "summary.json": summary.encode("utf-8")}
+    return {"targets.csv": targets, **({LOTS_SOLD_FILE: lots} if lots is not None else {}),
+            "summary.json": summary.encode("utf-8")}

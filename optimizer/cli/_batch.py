@@ -18,7 +18,17 @@ from typing import Annotated
 
 import typer
 
-from ._common import EXIT_BAD_INPUT, EXIT_FAILED_ACCOUNTS, EXIT_INTERRUPTED, EXIT_TIME_LIMIT, err, fail, out, safe, user_errors
+from ._common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED_ACCOUNTS,
+    EXIT_INTERRUPTED,
+    EXIT_TIME_LIMIT,
+    err,
+    fail,
+    out,
+    safe,
+    user_errors,
+)
 
 #: A batch that completed with failed accounts (README "Exit codes").
 
@@ -48,12 +58,18 @@ def batch_command(
     retries: Annotated[int, typer.Option("--retries", min=0, help="Re-runs of a task that failed or lost its worker.")]
     = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    lots: Annotated[
+        Path | None,
+        typer.Option("--lots", help="Tax lots of the accounts (account_id, lot_id, asset_id, shares, cost_basis, acquired) "
+                                    "for a job with a taxes section; default: the job's taxes.lots."),
+    ] = None,
 ) -> None:
     """Rebalance every account of ACCOUNTS under JOB_FILE; write one run directory per account.
 
     Accounts already finished in --out with the same inputs are skipped, so re-running the
     same command after Ctrl-C (or a crash) finishes the batch. Exit 7 when some accounts
-    failed (batch.csv says why), 0 when all were solved.
+    failed (batch.csv says why), 0 when all were solved. With a tax-aware job (taxes section)
+    each account's lots (--lots) drive its solve, and each account also gets lots_sold.csv.
     """
     if serial and scheduler is not None:
         err.print("[bold red]error (usage):[/] --serial and --scheduler exclude each other: pick one.", highlight=False)
@@ -62,7 +78,7 @@ def batch_command(
 
     try:
         run = run_batch(job_file, accounts, holdings, out_dir=out_dir, serial=serial, scheduler=scheduler,
-                        n_workers=workers, chunk_size=chunk_size, retries=retries, progress=not quiet)
+                        n_workers=workers, chunk_size=chunk_size, retries=retries, progress=not quiet, lots=lots)
     except KeyboardInterrupt as stop:
         run = getattr(stop, "run", None)
         if run is None:

@@ -7,6 +7,10 @@ perturbed (lognormal, σ 0.25) but the MAG7's total kept, NAV between $10m and $
 rounded down (the rest is cash, so ``cash`` is what the shares leave); about a third override ``turnover_cap.max`` or
 ``mag7_cap.max``, a fifth restrict one to three names. ``fully_invested=True`` gives accounts
 without cash (NAV = the shares' value), so ``trimtab.optimize`` can solve each on its own.
+
+:func:`make_lots` splits each account's holdings into one to three tax lots (whole shares, cost
+bases around today's prices, bought 40 days to 5 years ago), and :data:`TAXES` is the line that
+makes the house job tax-aware.
 """
 
 from __future__ import annotations
@@ -31,12 +35,38 @@ solver: {name: CLARABEL, fallback: [SCS]}
 """
 
 
-def write_house_job(folder: Path) -> Path:
-    """``folder/house.yaml`` holding :data:`HOUSE_JOB`."""
+#: The ``taxes`` section of the tax-aware house job (lots per account given to the batch).
+TAXES = "taxes: {weight: 1.0}\n"
+
+
+def write_house_job(folder: Path, *, taxes: bool = False) -> Path:
+    """``folder/house.yaml`` holding :data:`HOUSE_JOB` (with :data:`TAXES`: ``folder/house_taxed.yaml``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "house.yaml"
-    path.write_text(HOUSE_JOB)
+    path = folder / ("house_taxed.yaml" if taxes else "house.yaml")
+    path.write_text(HOUSE_JOB + (TAXES if taxes else ""))
     return path
+
+
+def make_lots(snapshot, holdings: pd.DataFrame, *, seed: int = 0, gain_bias: float = 0.8) -> pd.DataFrame:
+    """Tax lots of every account of a holdings table in shares: ``account_id, lot_id, asset_id, shares, cost_basis, acquired``.
+
+    Each holding is split into one to three lots of whole shares (lot ids ``<asset_id>-<k>``); a lot's
+    cost basis is today's price × U(gain_bias − 0.3, gain_bias + 0.3) (cents), bought 40 to 1,800 days
+    before the as-of date (none inside a 30-day wash-sale window).
+    """
+    rng = np.random.default_rng(seed)
+    price = snapshot.assets["price"]
+    as_of = pd.Timestamp(snapshot.as_of).normalize()
+    rows = []
+    for account, asset, shares in holdings[["account_id", "asset_id", "shares"]].itertuples(index=False):
+        shares = int(shares)
+        k = min(int(rng.integers(1, 4)), shares)
+        cuts = np.sort(rng.choice(np.arange(1, shares), size=k - 1, replace=False)) if k > 1 else np.array([], int)
+        for j, part in enumerate(np.diff(np.concatenate([[0], cuts, [shares]]))):
+            basis = round(float(price[asset] * rng.uniform(gain_bias - 0.3, gain_bias + 0.3)), 2)
+            acquired = as_of - pd.Timedelta(days=int(rng.integers(40, 1800)))
+            rows.append((account, f"{asset}-{j + 1}", asset, int(part), max(basis, 0.01), acquired.date().isoformat()))
+    return pd.DataFrame(rows, columns=["account_id", "lot_id", "asset_id", "shares", "cost_basis", "acquired"])
 
 
 def make_accounts(snapshot, n: int, *, seed: int = 0, fully_invested: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
