@@ -29,6 +29,7 @@ def plot_frontier(
     *,
     xlabel: str = "bound",
     title: str = "Tracking error frontier",
+    x_percent: bool = False,
 ) -> Figure:
     """Tracking error against a constraint's bound; infeasible bounds marked, not dropped.
 
@@ -41,6 +42,8 @@ def plot_frontier(
         Where to draw; a new figure when omitted.
     xlabel, title : str
         Axis label for the swept bound and the figure title.
+    x_percent : bool
+        Show the bounds (fractions) as percents, e.g. a gain budget in % of NAV.
 
     Returns
     -------
@@ -73,6 +76,8 @@ def plot_frontier(
                 color=INFEASIBLE_COLOR, transform=bottom_edge, clip_on=False, label=label,
             )
     percent_axis(ax.yaxis)
+    if x_percent:
+        percent_axis(ax.xaxis)
     ax.set_ylim(bottom=0.0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("tracking error (annualized)")
