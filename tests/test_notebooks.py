@@ -30,6 +30,7 @@ EXPECTED = (
     "03_value_quality_tilts.ipynb",
     "04_backtest_cap_vs_equal_vs_optimized.ipynb",
     "05_export_to_oms.ipynb",
+    "06_tax_aware_rebalancing.ipynb",
 )
 KERNEL = "python3"
 CELL_TIMEOUT = 300  # seconds per cell; the slowest cell (the backtest) takes ~10 s
@@ -63,7 +64,7 @@ def this_python_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
 
 
-def test_the_five_notebooks_exist() -> None:
+def test_the_six_notebooks_exist() -> None:
     assert tuple(p.name for p in NOTEBOOKS) == EXPECTED
 
 
