@@ -68,7 +68,9 @@ def synthetic_lots(snapshot: MarketSnapshot, *, nav: float = SYNTHETIC_LOTS_NAV,
         asset = str(snapshot.asset_ids[i])
         if not (np.isfinite(prices[i]) and prices[i] > 0):
             raise DataError(f"{snapshot.dataset}: held asset {asset} has no positive price for its synthetic lots")
-        total = max(int(round(holdings[i] * nav / prices[i])), 1)
+        # whole shares rounded down, as the example desk book (examples/desk) holds them, so its
+        # holdings file is the sum of these lots and a tax-aware run of the embedded data exports
+        total = max(int(np.floor(holdings[i] * nav / prices[i])), 1)
         count = int(min(rng.integers(1, MAX_SYNTHETIC_LOTS + 1), total))
         days = np.sort(rng.choice(len(dates), size=count, replace=False))
         split = np.floor(rng.dirichlet(np.ones(count)) * total)

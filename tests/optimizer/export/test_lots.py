@@ -187,7 +187,7 @@ def test_a_runs_lots_file_is_read_again_and_a_changed_one_refused(taxed_desk, ex
     root = taxed_desk["root"]
     taxed_desk["lots"].to_csv(tmp_path / "lots.csv", index=False)
     (tmp_path / "job.yaml").write_text(
-        (root / "job.yaml").read_text().replace("taxes: {weight: 1.0}", "taxes: {weight: 1.0, lots: lots.csv}"))
+        (root / "job.yaml").read_text().replace("taxes: {weight: 1.0}", "taxes: {weight: 1.0, lots: lots.csv, nav: 1.0e+9}"))
     optimizer.write_run(optimizer.optimize(load_job(tmp_path / "job.yaml")), tmp_path / "run")
     batch, _ = export_run(tmp_path / "run", root / "holdings.csv", root / "prices.csv", tmp_path / "out")
     pd.testing.assert_frame_equal(batch.lots.drop(columns="order_id"), exported[0].lots.drop(columns="order_id"))
@@ -195,3 +195,16 @@ def test_a_runs_lots_file_is_read_again_and_a_changed_one_refused(taxed_desk, ex
     with pytest.raises(ExportError, match=r"changed since the run: tax lots \(.*lots.csv\)"):
         export_run(tmp_path / "run", root / "holdings.csv", root / "prices.csv", tmp_path / "again")
     assert not (tmp_path / "again").exists()
+
+
+def test_the_readme_desk_book_is_the_sum_of_the_synthetic_lots(taxed_desk, tmp_path):
+    """``examples/desk/holdings.csv`` holds exactly the embedded lots, so the README's desk exports a tax-aware run."""
+    desk = EXAMPLE.parent / "desk"
+    book = pd.read_csv(desk / "holdings.csv").set_index("asset_id")["shares"]
+    pd.testing.assert_series_equal(book[book > 0].sort_index(), taxed_desk["held"].sort_index(), check_names=False)
+    batch, _ = export_run(taxed_desk["root"] / "run", desk / "holdings.csv", desk / "prices.csv", tmp_path / "out",
+                          cash=46453.82)
+    sells = batch.orders[batch.orders["side"] == "SELL"].set_index("order_id")["quantity"]
+    assert len(sells) > 20 and set(batch.lots["order_id"]) == set(sells.index)
+    pd.testing.assert_series_equal(batch.lots.groupby("order_id")["shares"].sum().reindex(sells.index), sells,
+                                   check_names=False)
