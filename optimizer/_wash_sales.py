@@ -18,8 +18,10 @@ numeric verification as any solve, and both state a proven lower bound:
   asset kept from being bought that sells no loss lot may be bought instead (and vice
   versa) — the previous answer stays feasible, so the objective never rises — while that
   improves the objective; then single flips: each fixed asset (up to
-  :data:`MAX_SINGLE_FLIPS`, largest trades first) tried on its other side, kept when
-  better. The bound is the relaxation's optimum (with the turnover cuts, ``_taxes``).
+  :data:`MAX_SINGLE_FLIPS`, largest trades first, until :data:`MAX_FLIPS_WITHOUT_GAIN` in a
+  row gained nothing) tried on its other side, kept when better. A flip is settled (its new
+  conflicts fixed) only when its first re-solve beats the best so far: settling adds fixes,
+  so it can only raise the objective. The bound is the relaxation's optimum (with the turnover cuts, ``_taxes``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ MAX_FLIP_ROUNDS = 10
 
 #: Single-asset flips tried after the free flips (each a re-solve), time permitting.
 MAX_SINGLE_FLIPS = 30
+
+#: Single flips stop after this many in a row that did not improve the objective.
+MAX_FLIPS_WITHOUT_GAIN = 10
 
 #: A round starts only when this many re-solves as long as the longest so far still fit.
 RESERVE_SOLVES = 2.0
@@ -244,8 +249,8 @@ class RelaxAndFix:
                 break
             trial_buy, trial_loss = (no_buy & ~to_buy) | to_harvest, (no_loss & ~to_harvest) | to_buy
             found, value = self._solve(trial_buy, trial_loss)
-            if found is None:
-                break
+            if found is None or value >= objective - 1e-9 * max(1.0, abs(objective)):
+                break  # settling could only raise it further
             settled = self._settle(found, value, trial_buy, trial_loss, "score")
             if settled is None or settled[1] >= objective - 1e-9 * max(1.0, abs(objective)):
                 break
@@ -261,6 +266,7 @@ class RelaxAndFix:
         assert solution.lot_sales is not None and solution.buys is not None
         size = np.where(no_buy, self.layer.loss_sales(solution.lot_sales), solution.buys)
         fixed = np.flatnonzero((no_buy | no_loss) & self.layer.has_loss_lots)
+        misses = 0
         for i in fixed[np.argsort(-size[fixed], kind="stable")][:MAX_SINGLE_FLIPS]:
             if not self.deadline.room_for(RESERVE_SOLVES):
                 self.cut_short = True
@@ -269,11 +275,16 @@ class RelaxAndFix:
             trial_buy, trial_loss = no_buy.copy(), no_loss.copy()
             trial_buy[i], trial_loss[i] = not no_buy[i], not no_loss[i]
             found, value = self._solve(trial_buy, trial_loss)
-            if found is None:
-                continue
-            settled = self._settle(found, value, trial_buy, trial_loss, "score")
+            # settling only adds fixes (a smaller feasible set), so it never goes below ``value``
+            settled = None
+            if found is not None and value < objective - 1e-9 * max(1.0, abs(objective)):
+                settled = self._settle(found, value, trial_buy, trial_loss, "score")
             if settled is not None and settled[1] < objective - 1e-9 * max(1.0, abs(objective)):
-                best = settled
+                best, misses = settled, 0
+            else:
+                misses += 1
+                if misses >= MAX_FLIPS_WITHOUT_GAIN:
+                    break
         return best
 
 
