@@ -100,13 +100,7 @@ def backtest(
     """
     started = time.perf_counter()
     job = as_job(job)
-    if any(c.key == "cash" for c in job.constraints):
-        raise DataError(f"{job.source}: backtest supports fully invested jobs only (remove the cash rule)")
-    if rebalance not in REBALANCE_FREQUENCIES:
-        raise DataError(f"rebalance must be one of {list(REBALANCE_FREQUENCIES)}, got {rebalance!r}")
-    start_day, end_day = as_date(start, "start"), as_date(end, "end")
-    if start_day >= end_day:
-        raise DataError(f"start {start_day.date()} must be before end {end_day.date()}")
+    start_day, end_day = check_backtest_window(job, start, end, rebalance)
     if history is None:
         history = history_for_job(job, start_day, years)
     window = job.risk_model.window
@@ -259,6 +253,26 @@ def _benchmark_returns(history: MarketHistory, returns: pd.DataFrame, *, name: s
         dtype=float, count=len(days) - 1,
     )
     return pd.Series(daily, index=days[1:], name=name)
+
+
+def check_backtest_window(
+    job: JobSpec, start: str | pd.Timestamp, end: str | pd.Timestamp, rebalance: str
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``(start, end)`` as days, after the checks every backtest makes of its arguments.
+
+    Raises
+    ------
+    DataError
+        A job with a cash rule, an unknown ``rebalance``, bad dates or ``start`` not before ``end``.
+    """
+    if any(c.key == "cash" for c in job.constraints):
+        raise DataError(f"{job.source}: backtest supports fully invested jobs only (remove the cash rule)")
+    if rebalance not in REBALANCE_FREQUENCIES:
+        raise DataError(f"rebalance must be one of {list(REBALANCE_FREQUENCIES)}, got {rebalance!r}")
+    start_day, end_day = as_date(start, "start"), as_date(end, "end")
+    if start_day >= end_day:
+        raise DataError(f"start {start_day.date()} must be before end {end_day.date()}")
+    return start_day, end_day
 
 
 def as_date(value: str | pd.Timestamp, name: str) -> pd.Timestamp:

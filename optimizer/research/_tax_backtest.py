@@ -61,13 +61,7 @@ from .. import (
     rule_sales,
     tax_report,
 )
-from ._backtest import (
-    REBALANCE_FREQUENCIES,
-    _benchmark_returns,
-    _index_returns,
-    _schedule,
-    as_date,
-)
+from ._backtest import _benchmark_returns, _index_returns, _schedule, check_backtest_window
 from ._backtest_accounting import buy_and_hold, linear_and_impact_cost, simulate_policy
 from ._backtest_history import history_for_job
 from ._lot_ledger import LotLedger
@@ -133,15 +127,9 @@ def tax_backtest(
     """
     started = time.perf_counter()
     job = as_job(job)
-    if any(c.key == "cash" for c in job.constraints):
-        raise DataError(f"{job.source}: backtest supports fully invested jobs only (remove the cash rule)")
-    if rebalance not in REBALANCE_FREQUENCIES:
-        raise DataError(f"rebalance must be one of {list(REBALANCE_FREQUENCIES)}, got {rebalance!r}")
+    start_day, end_day = check_backtest_window(job, start, end, rebalance)
     if lot_order not in LOT_ORDERS:
         raise DataError(f"lot_order must be one of {list(LOT_ORDERS)}, got {lot_order!r}")
-    start_day, end_day = as_date(start, "start"), as_date(end, "end")
-    if start_day >= end_day:
-        raise DataError(f"start {start_day.date()} must be before end {end_day.date()}")
     taxed = job if job.taxes is not None else dataclasses.replace(job, taxes=TaxSpec())
     spec = taxed.taxes
     assert spec is not None
