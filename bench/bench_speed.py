@@ -85,11 +85,11 @@ def section_size(p: sp.SpeedProblem, repeat: int, agreement: dict, with_pypfopt:
 
     def cold(t):
         _compiled._CACHE.clear()
-        # = trimtab.optimize(job, snapshot=…, risk_model=…), which is prepare(...).solve(); kept as two
-        # calls so Clarabel's statistics of this very solve can be read.
+        # = trimtab.optimize(job, snapshot=…, risk_model=…), which is prepare(...).solve(one_shot=True);
+        # kept as two calls so Clarabel's statistics of this very solve can be read.
         def run():
             q = trimtab.prepare(job, snapshot=snap, risk_model=model)
-            return q, q.solve()
+            return q, q.solve(one_shot=True)
         seconds, (pp, res) = timed(run)
         if t is not None:
             t.add("trimtab cold", seconds)

@@ -179,6 +179,7 @@ class CompiledProblem:
         *,
         allow_relaxation: bool = False,
         overrides: Mapping[str, np.ndarray | float] | None = None,
+        one_shot: bool = False,
     ) -> Solution:
         """Assign the data's parameter values, solve, verify every constraint numerically.
 
@@ -194,6 +195,10 @@ class CompiledProblem:
         overrides : mapping of str to array, optional
             Values for named parameters (``"constraints[3].upper"``) set after the data's:
             a frontier sweeps one bound this way without recompiling. The checks use them.
+        one_shot : bool
+            No re-solve will follow: while the parametric form has not been compiled yet,
+            Clarabel's attempts compile with the parameters' values as constants
+            (CVXPY's ``ignore_dpp``; much faster at large universes, see ``_clarabel_session``).
 
         Raises
         ------
@@ -210,7 +215,8 @@ class CompiledProblem:
             return dataclasses.replace(solution, seconds=time.perf_counter() - started, cardinality=report)
         if self.taxes is not None:
             return dataclasses.replace(self.taxes.solve(solver), seconds=time.perf_counter() - started)
-        solution, infeasible, attempts = self.solve_verified(self.problem, solver, frozenset())
+        constant = one_shot and self.session(self.problem).parametric_solves == 0
+        solution, infeasible, attempts = self.solve_verified(self.problem, solver, frozenset(), constant=constant)
         if solution is None and infeasible and allow_relaxation:
             plan = plan_relaxation(self.built)
             if plan is not None:
@@ -232,12 +238,13 @@ class CompiledProblem:
             parameters[name].value = np.asarray(value, dtype=float).reshape(parameters[name].shape)
 
     def solve_verified(
-        self, problem: cp.Problem, solver: SolverSpec, relaxed: frozenset[int]
+        self, problem: cp.Problem, solver: SolverSpec, relaxed: frozenset[int], *, constant: bool = False
     ) -> tuple[Solution | None, bool, list[str]]:
         """Try each solver on ``problem``; (verified solution or None, infeasible?, attempts).
 
         A verified ``optimal_inaccurate`` answer is kept unless a later attempt of the same
         solver is ``optimal``; fallback solvers are tried only when there is no verified answer.
+        ``constant``: Clarabel's attempts compile with constant data (a solve not repeated).
         """
         attempts: list[str] = []
         inaccurate: Solution | None = None
@@ -250,7 +257,7 @@ class CompiledProblem:
                     warnings.simplefilter("ignore", UserWarning)
                     # Overflow while cvxpy unpacks a diverged iterate: the status says so, checked below.
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    self.run_solver(problem, name, options)
+                    self.run_solver(problem, name, options, constant=constant)
             except cp.error.SolverError as err:
                 attempts.append(f"{name}: failed ({str(err).splitlines()[0][:120]})")
                 continue
@@ -274,11 +281,14 @@ class CompiledProblem:
             inaccurate = inaccurate or solution
         return inaccurate, False, attempts
 
-    def run_solver(self, problem: cp.Problem, name: str, options: Mapping[str, float | int | bool]) -> None:
+    def run_solver(
+        self, problem: cp.Problem, name: str, options: Mapping[str, float | int | bool], *, constant: bool = False
+    ) -> None:
         """One solver call on ``problem`` (status and values set on it): Clarabel through its kept
-        session (data updated only where it changed), any other solver through CVXPY."""
+        session (data updated only where it changed; ``constant``: compiled with constant data
+        and not kept), any other solver through CVXPY."""
         if name == "CLARABEL":
-            self.session(problem).solve(dict(options))
+            self.session(problem).solve(dict(options), constant=constant)
         else:
             problem.solve(solver=name, **options)
 

@@ -77,6 +77,7 @@ class PreparedProblem:
         overrides: Mapping[str, np.ndarray | float] | None = None,
         *,
         allow_relaxation: bool | None = None,
+        one_shot: bool = False,
     ) -> TargetPortfolio:
         """Solve, verify every constraint numerically and report.
 
@@ -87,6 +88,10 @@ class PreparedProblem:
         allow_relaxation : bool, optional
             Relax rules with a ``priority`` when the hard rules conflict; default: the job's
             ``allow_relaxation``.
+        one_shot : bool
+            No re-solve of this problem will follow (as in :func:`trimtab.optimize`): the
+            first solve compiles with the data as constants, faster than the parametric compile
+            that re-solves need (2 s → 0.05 s at 10,000 names); a later solve compiles that.
 
         Raises
         ------
@@ -94,7 +99,9 @@ class PreparedProblem:
             Each naming what failed.
         """
         relax = self.job.allow_relaxation if allow_relaxation is None else allow_relaxation
-        solution = self.problem.solve(self.data, self.job.solver, allow_relaxation=relax, overrides=overrides)
+        solution = self.problem.solve(
+            self.data, self.job.solver, allow_relaxation=relax, overrides=overrides, one_shot=one_shot
+        )
         return _target_portfolio(self, solution)
 
     def diagnose(self) -> Diagnosis:

@@ -46,7 +46,7 @@ def optimize(
     SpecError, DataError, InfeasibleError, SolverFailedError
         Each naming what failed.
     """
-    return prepare(job, snapshot=snapshot, risk_model=risk_model, lots=lots).solve()
+    return prepare(job, snapshot=snapshot, risk_model=risk_model, lots=lots).solve(one_shot=True)
 
 
 def diagnose(

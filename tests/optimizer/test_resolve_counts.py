@@ -67,3 +67,31 @@ def test_session_updates_only_what_changed(toy):
     prepared.solve()
     prepared.solve({f"constraints[{prepared.constraint_position(0)}].upper": [0.28]})
     assert seen == [[], ["b"]]
+
+
+def test_one_solve_compiles_with_constant_data_and_a_re_solve_the_parametric_form(toy, monkeypatch):
+    """``optimize()`` solves once: CVXPY compiles with the data as constants (``ignore_dpp``), no parametric
+    compile, and the answer is the parametric one's; a prepared problem solved again compiles the parametric
+    form once and then only updates."""
+    snapshot, model = toy
+    _compiled._CACHE.clear()
+    compiles = []
+    original = trimtab.optimizer._clarabel_session.cp.Problem.get_problem_data
+
+    def counting(self, solver, *args, **kwargs):
+        compiles.append(bool(kwargs.get("ignore_dpp")))
+        return original(self, solver, *args, **kwargs)
+
+    monkeypatch.setattr(trimtab.optimizer._clarabel_session.cp.Problem, "get_problem_data", counting)
+    once = trimtab.optimize(loads_job(JOB), snapshot=snapshot, risk_model=model)
+    assert compiles == [True]
+    prepared = trimtab.prepare(loads_job(JOB), snapshot=snapshot, risk_model=model)  # the cached problem
+    session = prepared.problem.session(prepared.problem.problem)
+    assert (session.constant_solves, session.parametric_solves) == (1, 0)
+    first, again = prepared.solve(), prepared.solve()
+    assert compiles == [True, False, False] and (session.builds, session.updates) == (1, 1)
+    np.testing.assert_allclose(first.weights.to_numpy(), once.weights.to_numpy(), atol=1e-9)
+    assert abs(first.diagnostics.tracking_error - once.diagnostics.tracking_error) < 1e-10
+    trimtab.optimize(loads_job(JOB), snapshot=snapshot, risk_model=model)  # parametric form compiled: re-used
+    assert compiles[-1] is False and session.constant_solves == 1 and session.updates == 2
+    np.testing.assert_array_equal(again.weights.to_numpy(), first.weights.to_numpy())

@@ -89,7 +89,7 @@ def test_solver_word_is_not_trusted(toy, monkeypatch):
     job = loads_job(JOB)
     problem = _problem(job, snapshot, model)
 
-    def lying_solve(target, name, options):
+    def lying_solve(target, name, options, **how):
         problem.context.weights.value = snapshot.benchmark_weights.to_numpy()  # violates TOP5 and value
         target._status = cp.OPTIMAL  # noqa: SLF001 - simulate a solver claiming success
 
@@ -107,10 +107,10 @@ def test_falls_back_to_the_next_solver(toy, monkeypatch):
     problem = _problem(job, snapshot, model)
     real_solve = problem.run_solver
 
-    def flaky(target, name, options):
+    def flaky(target, name, options, **how):
         if name == "CLARABEL":
             raise cp.error.SolverError("simulated crash")
-        return real_solve(target, name, options)
+        return real_solve(target, name, options, **how)
 
     monkeypatch.setattr(problem, "run_solver", flaky)
     solution = problem.solve(DataView(snapshot, model), job.solver)

@@ -85,9 +85,9 @@ def test_compiled_once_and_the_same_problem_solved(data, monkeypatch):
         built.append(self)
         original_init(self, *args, **kwargs)
 
-    def recording_run(self, problem, name, options):
+    def recording_run(self, problem, name, options, **how):
         solved.append(problem)
-        return original_run(self, problem, name, options)
+        return original_run(self, problem, name, options, **how)
 
     monkeypatch.setattr(_compiled.CompiledProblem, "__init__", counting_init)
     monkeypatch.setattr(_compiled.CompiledProblem, "run_solver", recording_run)
