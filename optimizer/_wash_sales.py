@@ -19,9 +19,10 @@ numeric verification as any solve, and both state a proven lower bound:
   versa) — the previous answer stays feasible, so the objective never rises — while that
   improves the objective; then single flips: each fixed asset (up to
   :data:`MAX_SINGLE_FLIPS`, largest trades first, until :data:`MAX_FLIPS_WITHOUT_GAIN` in a
-  row gained nothing) tried on its other side, kept when better. A flip is settled (its new
-  conflicts fixed) only when its first re-solve beats the best so far: settling adds fixes,
-  so it can only raise the objective. The bound is the relaxation's optimum (with the turnover cuts, ``_taxes``).
+  row gained nothing) tried on its other side, kept when better. Fixing only adds fixes, so
+  it can only raise the objective: a policy or a flip stops at the first re-solve that does
+  not beat the best answer so far (exact pruning: the answer is the one without it). The bound
+  is the relaxation's optimum (with the turnover cuts, ``_taxes``).
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ class RelaxAndFix:
             if best is not None and not self.deadline.room_for(RESERVE_SOLVES + 1):
                 self.cut_short = True
                 break
-            found = self._settle(relaxed, math.inf, np.zeros(self.n, bool), np.zeros(self.n, bool), policy)
+            cutoff = best[1] if best is not None else math.inf
+            found = self._settle(relaxed, math.inf, np.zeros(self.n, bool), np.zeros(self.n, bool), policy, cutoff)
             if found is not None and (best is None or found[1] < best[1]):
                 best = found
         if best is None:
@@ -161,11 +163,20 @@ class RelaxAndFix:
         return Outcome(solution, objective, bound, no_buy, no_loss, self.solves, status, note)
 
     def _settle(
-        self, start: Solution, objective: float, no_buy: np.ndarray, no_loss: np.ndarray, policy: str
+        self,
+        start: Solution,
+        objective: float,
+        no_buy: np.ndarray,
+        no_loss: np.ndarray,
+        policy: str,
+        cutoff: float = math.inf,
     ) -> tuple[Solution, float, np.ndarray, np.ndarray] | None:
-        """Fix the assets in conflict round by round until none is; None if a fix breaks a rule both ways.
+        """Fix the assets in conflict round by round until none is; None if a fix breaks a rule both ways,
+        or once the objective reaches ``cutoff``.
 
         ``start`` is the answer with the fixes ``no_buy``/``no_loss`` so far, ``objective`` its objective.
+        Each round only adds fixes, so the objective never falls: a round at or above ``cutoff`` (the
+        best answer so far) cannot lead to a better one, and the search stops there.
         """
         layer = self.layer
         solution = start
@@ -189,6 +200,8 @@ class RelaxAndFix:
                 if found is None:
                     return None
             no_buy, no_loss, solution, objective = trial_buy, trial_loss, found, value
+            if objective >= cutoff - 1e-9 * max(1.0, abs(cutoff)):
+                return None
             assert solution.lot_sales is not None and solution.buys is not None
             conflicts = layer.conflicts(solution.lot_sales, solution.buys)
         return solution, objective, no_buy, no_loss
@@ -251,7 +264,7 @@ class RelaxAndFix:
             found, value = self._solve(trial_buy, trial_loss)
             if found is None or value >= objective - 1e-9 * max(1.0, abs(objective)):
                 break  # settling could only raise it further
-            settled = self._settle(found, value, trial_buy, trial_loss, "score")
+            settled = self._settle(found, value, trial_buy, trial_loss, "score", objective)
             if settled is None or settled[1] >= objective - 1e-9 * max(1.0, abs(objective)):
                 break
             best = settled
@@ -278,7 +291,7 @@ class RelaxAndFix:
             # settling only adds fixes (a smaller feasible set), so it never goes below ``value``
             settled = None
             if found is not None and value < objective - 1e-9 * max(1.0, abs(objective)):
-                settled = self._settle(found, value, trial_buy, trial_loss, "score")
+                settled = self._settle(found, value, trial_buy, trial_loss, "score", objective)
             if settled is not None and settled[1] < objective - 1e-9 * max(1.0, abs(objective)):
                 best, misses = settled, 0
             else:
