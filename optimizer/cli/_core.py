@@ -97,13 +97,14 @@ def validate_command(
     job_file: Annotated[Path, typer.Argument(help="Job file (YAML).", show_default=False)],
     show: Annotated[bool, typer.Option("--show", help="Print the effective job (defaults filled in).")] = False,
 ) -> None:
-    """Check a job file and its data without solving."""
+    """Check a job file and its data without solving (with a taxes section: its lots too)."""
     from trimtab.constraints import FactorExposure, UniverseInfo
-    from trimtab.optimizer import as_job, estimate_risk, load_market_data
+    from trimtab.optimizer import as_job, estimate_risk, job_lot_book, load_market_data
 
     try:
         job = as_job(job_file)
         snapshot = load_market_data(job)
+        book = job_lot_book(job, snapshot) if job.taxes is not None else None
         universe = UniverseInfo.from_data(snapshot)
         risk_factors = [c.factor for c in job.constraints if isinstance(c, FactorExposure) and c.names_a_risk_factor(universe)]
         if risk_factors:  # only the estimated model knows these names
@@ -119,7 +120,8 @@ def validate_command(
         f"[green]ok[/]: {safe(job_file)} — {len(job.effective_constraints)} constraints "
         f"({', '.join(c.key for c in job.effective_constraints)}) on {safe(snapshot.dataset)}: "
         f"{universe.n_assets} assets, {len(universe.sectors)} sectors, groups {safe(list(universe.groups))}"
-        + (f"; risk-model factors checked: {safe(risk_factors)}" if risk_factors else ""),
+        + (f"; risk-model factors checked: {safe(risk_factors)}" if risk_factors else "")
+        + (f"; {book.n_lots} tax lots add up to the holdings" if book is not None else ""),
         highlight=False,
     )
 

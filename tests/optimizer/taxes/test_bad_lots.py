@@ -89,6 +89,17 @@ def test_bad_lots_exit_2_naming_file_row_and_value(tmp_path, case, mutate, fragm
     assert not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.parametrize(("case", "mutate", "fragments"), BAD, ids=[b[0] for b in BAD])
+def test_validate_checks_the_lots_as_optimize_does(tmp_path, case, mutate, fragments):
+    job = _files(tmp_path, mutate(LOTS.copy()))
+    result = runner.invoke(app, ["validate", str(job)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert all(fragment in text for fragment in fragments), result.output
+    good = runner.invoke(app, ["validate", str(_files(tmp_path, LOTS))])
+    assert good.exit_code == 0 and "5 tax lots add up to the holdings" in " ".join(good.output.split()), good.output
+
+
 def test_a_tax_rule_needs_a_taxes_section():
     with pytest.raises(SpecError, match="constraints\\[0\\].realized_gain: 'realized_gain' needs a 'taxes' section"):
         loads_job("constraints:\n  - realized_gain: {max: 0.01}\n")
