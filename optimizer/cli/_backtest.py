@@ -112,14 +112,8 @@ def print_backtest(result) -> None:
     dates that kept drifted holdings and the runtime."""
     from ..research import format_summary
 
-    table = Table(title=f"Backtest: {safe(result.job_name)} ({result.rebalance})")
-    text = format_summary(result.summary())
-    table.add_column("")
-    for policy in text.index:
-        table.add_column(safe(policy), justify="right")
-    for column, header in SUMMARY_HEADERS.items():
-        table.add_row(header, *text[column])
-    out.print(table)
+    out.print(_policy_table(f"Backtest: {safe(result.job_name)} ({result.rebalance})",
+                            format_summary(result.summary()), SUMMARY_HEADERS))
     kept = result.rebalances[result.rebalances["status"].isin(["infeasible", "solver_failed"])]
     for date, row in kept.iterrows():
         out.print(f"[yellow]{row['status']}[/] on {date.date()}: kept the drifted holdings ({safe(row['message'])})", highlight=False)
@@ -131,14 +125,8 @@ def print_tax_backtest(result) -> None:
     """A :class:`~trimtab.optimizer.research.TaxBacktestResult`: after-tax statistics per policy, the tax alpha."""
     from ..research import format_tax_summary
 
-    table = Table(title=f"Tax-aware backtest: {safe(result.job_name)} ({result.rebalance})")
-    text = format_tax_summary(result.summary())
-    table.add_column("")
-    for policy in text.index:
-        table.add_column(safe(policy), justify="right")
-    for column, header in TAX_SUMMARY_HEADERS.items():
-        table.add_row(header, *text[column])
-    out.print(table)
+    out.print(_policy_table(f"Tax-aware backtest: {safe(result.job_name)} ({result.rebalance})",
+                            format_tax_summary(result.summary()), TAX_SUMMARY_HEADERS))
     kept = result.rebalances[result.rebalances["status"].isin(["infeasible", "solver_failed"])]
     for (policy, date), row in kept.iterrows():
         out.print(
@@ -151,6 +139,17 @@ def print_tax_backtest(result) -> None:
         highlight=False,
     )
     out.print(safe(result.describe()), highlight=False)
+
+
+def _policy_table(title: str, text, headers: dict[str, str]) -> Table:
+    """One column per policy (the rows of ``text``, formatted cells), one row per statistic in ``headers``."""
+    table = Table(title=title)
+    table.add_column("")
+    for policy in text.index:
+        table.add_column(safe(policy), justify="right")
+    for column, header in headers.items():
+        table.add_row(header, *text[column])
+    return table
 
 
 def register(app: typer.Typer) -> None:
