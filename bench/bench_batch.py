@@ -4,6 +4,7 @@ Run from the repository root (it uses this checkout's trimtab)::
 
     python bench/bench_batch.py [--accounts 1000] [--repeat 3] [--loop-sample 40]
     python bench/bench_batch.py --write-example demo/ [--accounts 200]   # input files for the README's commands
+    python bench/bench_batch.py --taxes [--accounts 200]   # taxable accounts, each with its own tax lots
 
 The accounts (``tests/optimizer/batch/accounts_data.py``) hold the default job's names around
 its model holdings, $10m–$100m each with cash; a third override ``turnover_cap.max`` or
@@ -19,6 +20,10 @@ over the whole call (tables read, accounts planned, solved, files written), min 
 - ``dask 2 workers``: ``run_batch(client=...)`` on a running 2-worker ``LocalCluster`` (the
   payload scattered in every run; a worker compiles on its first run and keeps the problem);
 - ``end to end``: once, as ``trimtab batch`` runs — the cluster started and stopped inside.
+
+``--taxes`` runs the tax-aware house job instead (``taxes: {weight: 1}``), fully invested accounts
+with one to three lots per holding (``make_lots``): ``--serial`` and the 2-worker cluster, each
+account compiled for its own lot set.
 
 Overhead is ``1 − Σ worker busy seconds / (workers × wall seconds of solving)``: scheduling,
 shipping and the final chunk's imbalance. Memory is each worker process's peak RSS.
@@ -62,6 +67,47 @@ def write_inputs(folder: Path, n: int, snapshot) -> dict[str, Path]:
             "prices": folder / "prices.csv"}
 
 
+def taxed_section(n: int, repeat: int, snapshot) -> None:
+    """Taxable accounts: the tax-aware house job, each account with its own lots; serial and 2 Dask workers."""
+    import pandas as pd
+    from distributed import Client, LocalCluster
+
+    from trimtab.optimizer.batch import run_batch
+
+    data = _load("accounts_data")
+    work = Path(tempfile.mkdtemp(prefix="trimtab-bench-batch-taxes-"))
+    job = data.write_house_job(work, taxes=True)
+    accounts, holdings = data.make_accounts(snapshot, n, seed=3, fully_invested=True)
+    accounts["restricted"] = ""
+    lots = data.make_lots(snapshot, holdings, seed=2, gain_bias=0.72)
+    for name, frame in (("accounts", accounts), ("holdings", holdings), ("lots", lots)):
+        frame.to_csv(work / f"{name}.csv", index=False)
+    inputs = (job, work / "accounts.csv", work / "holdings.csv")
+    serial, dask = [], []
+    for i in range(repeat):
+        started = time.perf_counter()
+        reference = run_batch(*inputs, lots=work / "lots.csv", serial=True, out_dir=work / f"serial{i}")
+        serial.append(time.perf_counter() - started)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        client.run(lambda: None)
+        for i in range(repeat):
+            started = time.perf_counter()
+            run = run_batch(*inputs, lots=work / "lots.csv", client=client, out_dir=work / f"dask{i}")
+            dask.append(time.perf_counter() - started)
+            assert run.frame[["account_id", "status"]].equals(reference.frame[["account_id", "status"]])
+    frame = reference.frame
+    solved = frame[frame["status"] == "ok"]
+    print(f"{n} taxable accounts × {snapshot.n_assets} names, {len(lots) / n:.0f} lots each on average · tax-aware "
+          f"house job · min and median of {repeat} runs")
+    print(f"{'accounts per second':36s} {'min':>8s} {'median':>8s}")
+    print(f"{'--serial':36s} {_rates(serial, n)}")
+    print(f"{'dask LocalCluster, 2 workers':36s} {_rates(dask, n)}")
+    print(f"solved {len(solved)} of {n}; per account (serial) {1000 * statistics.median(serial) / n:.0f} ms; median tax "
+          f"{pd.to_numeric(solved['tax_percent_of_nav']).median():+.3f} % of NAV, lots sold "
+          f"{pd.to_numeric(solved['lots_sold']).median():.0f}")
+
+
 def _rates(seconds: list[float], n: int) -> str:
     rates = [n / s for s in seconds]
     return f"{min(rates):8.1f} {statistics.median(rates):8.1f}"
@@ -82,6 +128,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--loop-sample", type=int, default=40, help="accounts timed for the optimize() loop")
     parser.add_argument("--write-example", type=Path, help="write the input files to this folder and stop")
+    parser.add_argument("--taxes", action="store_true", help="taxable accounts with tax lots instead")
     args = parser.parse_args()
 
     import cloudpickle  # what Dask ships with
@@ -97,6 +144,9 @@ def main() -> None:
     if args.write_example is not None:
         files = write_inputs(args.write_example, args.accounts, snapshot)
         print("wrote " + ", ".join(str(p) for p in files.values()))
+        return
+    if args.taxes:
+        taxed_section(args.accounts, args.repeat, snapshot)
         return
     load_before = os.getloadavg()[0]
     model = trimtab.optimizer.estimate_risk(job0, snapshot)
