@@ -50,6 +50,7 @@ from _speed_report import Table, fmt_s, interleave, quiet, timed  # bench/_speed
 from _speed_e2e import clear_caches, print_summary, section_cli_10k, section_end_to_end  # bench/_speed_e2e.py
 from trimtab.optimizer import (
     _compiled,  # private hook, for a bench only: the compile cache, cleared for "cold" runs
+    _solver_attempts,  # private, for a bench only: trimtab's first Clarabel settings, given to the peers
 )
 
 import trimtab
@@ -292,7 +293,7 @@ def main() -> None:
     if args.quick:
         args.sizes, args.skip_10k_cli, args.skip_backtest = [500], True, True
     started = time.perf_counter()
-    first = _compiled.SOLVER_ATTEMPTS.get("CLARABEL", ({},))[0]
+    first = _solver_attempts.SOLVER_ATTEMPTS.get("CLARABEL", ({},))[0]
     import clarabel
     import cvxpy
     import pypfopt

@@ -30,19 +30,19 @@ from trimtab.constraints import (
     SolverSpec,
     TaxSpec,
     UniverseInfo,
+    constraint_to_yaml,
 )
-from trimtab.constraints import constraint_to_yaml
 
 from ._cardinality import HoldingsCount
 from ._clarabel_session import ClarabelSession
 from ._costs import build_costs
-from ._objective import OBJECTIVE_SCALE
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
+from ._objective import OBJECTIVE_SCALE
 from ._relaxation import plan_relaxation
 from ._result import ConstraintReport, Solution
+from ._solver_attempts import solver_attempts
 from ._taxes import TaxLayer
-
 
 #: A constraint violated by more than this (in its own units) after the solve is a failure.
 VERIFY_TOLERANCE = 1e-6
@@ -55,28 +55,6 @@ ROUNDING_TOLERANCE = 1e-4
 #: Weights with |w| below this (fractions of NAV) are solver dust: set to 0, then re-normalized
 #: (to 1 when fully invested; to the solver's invested total when the job holds cash).
 DUST = 1e-9
-
-_TIGHT = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
-_CLARABEL_DEFAULT = {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8}
-
-#: Settings tried, in order, for each solver named in the job (tight tolerances: results are
-#: cross-checked against peers to 1e-6). Clarabel first runs without Ruiz equilibration —
-#: on these well-scaled problems (objective in (% TE)², weights O(1)) it needs half the
-#: iterations (17 vs 35 on the default job, same optimum to 1e-10) — then with
-#: equilibration, then at Clarabel's default tolerances (power cones from market impact
-#: rarely reach 1e-10), until an attempt is ``optimal``. Every attempt states every setting:
-#: cvxpy re-uses the cached Clarabel instance and merges new options over its old settings.
-#: A problem with tax lots is not well scaled (a sale variable per lot, the tax per unit of
-#: weight next to (% TE)²): the first attempt ends ``optimal_inaccurate`` there, so it starts
-#: with equilibration (the default taxed job: one solve of 0.1 s instead of two of 0.25 s).
-SOLVER_ATTEMPTS: dict[str, tuple[dict[str, float | int | bool], ...]] = {
-    "CLARABEL": (
-        {**_TIGHT, "equilibrate_enable": False},
-        {**_TIGHT, "equilibrate_enable": True},
-        {**_CLARABEL_DEFAULT, "equilibrate_enable": False},
-    ),
-    "SCS": ({"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},),
-}
 
 _INFEASIBLE = {cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE}
 _SOLVED = {cp.OPTIMAL, cp.OPTIMAL_INACCURATE}
@@ -251,7 +229,7 @@ class CompiledProblem:
         """
         attempts: list[str] = []
         inaccurate: Solution | None = None
-        for name, options in _attempts(solver, equilibrate_first=self.taxes is not None):
+        for name, options in solver_attempts(solver, equilibrate_first=self.taxes is not None):
             if inaccurate is not None and name != inaccurate.solver:
                 break  # a verified answer from the primary solver beats a slow fallback
             try:
@@ -345,18 +323,6 @@ class CompiledProblem:
         if self.taxes is not None:
             violated += self.taxes.violations(weights)
         return tuple(reports), violated
-
-
-def _attempts(solver: SolverSpec, *, equilibrate_first: bool = False) -> list[tuple[str, dict[str, float | int | bool]]]:
-    """(solver name, options) in the order they are tried (Clarabel's equilibrated attempt first if asked)."""
-    names = [solver.name.upper(), *(name.upper() for name in solver.fallback)]
-    found = []
-    for name in names:
-        tries = list(SOLVER_ATTEMPTS.get(name, ({},)))
-        if equilibrate_first:  # within this solver's attempts only; stable, so the rest keep their order
-            tries.sort(key=lambda options: not options.get("equilibrate_enable", False))
-        found += [(name, dict(options)) for options in tries]
-    return found
 
 
 def _remove_dust(weights: np.ndarray, fully_invested: bool) -> np.ndarray:
