@@ -159,12 +159,7 @@ def backtest(
         equal_weighted = simulate_policy(
             returns, schedule, benchmark, lambda date, drifted: equal_at(date), job_cost, name="equal_weighted"
         )
-    if job.data.benchmark is not None and job.data.benchmark.form == "returns":
-        cap_weighted = _index_returns(job, returns.index[1:])  # the index the job tracks
-    elif ragged or history.point_in_time_benchmark is not None:
-        cap_weighted = _benchmark_returns(history, returns, name="cap_weighted")
-    else:
-        cap_weighted = buy_and_hold(returns, first, benchmark, name="cap_weighted").returns
+    cap_weighted = cap_weighted_returns(job, history, returns, ragged=ragged)
 
     daily = pd.concat([optimized.returns, cap_weighted, equal_weighted.returns], axis=1)
     daily.index.name = "date"
@@ -223,6 +218,21 @@ def _sell_what_stopped_trading(drifted: np.ndarray, trading: np.ndarray) -> np.n
     if not total > 0:
         raise DataError("every name the portfolio holds has stopped trading; nothing is left to rebalance from")
     return kept * (drifted.sum() / total)
+
+
+def cap_weighted_returns(job: JobSpec, history: MarketHistory, returns: pd.DataFrame, *, ragged: bool = False) -> pd.Series:
+    """The reference column ``cap_weighted`` over ``returns``' days (its first day the first rebalance).
+
+    The index the job tracks when its benchmark is a return series; the benchmark itself day
+    by day when names list and delist (``ragged``) or its weights are point-in-time; else the
+    first day's benchmark weights bought and held.
+    """
+    if job.data.benchmark is not None and job.data.benchmark.form == "returns":
+        return _index_returns(job, returns.index[1:])
+    if ragged or history.point_in_time_benchmark is not None:
+        return _benchmark_returns(history, returns, name="cap_weighted")
+    first = returns.index[0]
+    return buy_and_hold(returns, first, history.benchmark_weights_at(first).to_numpy(), name="cap_weighted").returns
 
 
 def _index_returns(job: JobSpec, days: pd.DatetimeIndex) -> pd.Series:

@@ -61,8 +61,8 @@ from .. import (
     rule_sales,
     tax_report,
 )
-from ._backtest import _benchmark_returns, _index_returns, _schedule, check_backtest_window
-from ._backtest_accounting import buy_and_hold, linear_and_impact_cost, simulate_policy
+from ._backtest import _schedule, cap_weighted_returns, check_backtest_window
+from ._backtest_accounting import linear_and_impact_cost, simulate_policy
 from ._backtest_history import history_for_job
 from ._lot_ledger import LotLedger
 from ._tax_backtest_result import POLICIES, TaxBacktestResult
@@ -170,12 +170,7 @@ def tax_backtest(
             policy = _Policy(name, context, ledger)
             paths[name] = simulate_policy(returns, schedule, initial.to_numpy(), policy.target, name=name)
             policies[name] = policy
-    if job.data.benchmark is not None and job.data.benchmark.form == "returns":
-        benchmark = _index_returns(job, returns.index[1:])
-    elif history.point_in_time_benchmark is not None:
-        benchmark = _benchmark_returns(history, returns, name="cap_weighted")
-    else:
-        benchmark = buy_and_hold(returns, first, history.benchmark_weights_at(first).to_numpy(), name="cap_weighted").returns
+    benchmark = cap_weighted_returns(job, history, returns)
 
     pre_tax, after_tax, rows, lots_held, trades, weights = {}, {}, [], [], [], {}
     for name, policy in policies.items():
