@@ -1,7 +1,8 @@
 """One CVXPY problem per universe shape and constraint spec, re-solved through parameters.
 
-Objective: minimize ex-ante active variance in factor form,
-``‖Lᵀ Bᵀ (w − w_b)‖² + ‖s ∘ (w − w_b)‖²`` — never an n×n matrix. After every solve the
+Objective: minimize ex-ante tracking error in factor form,
+``‖(Lᵀ Bᵀ (w − w_b), s ∘ (w − w_b))‖`` — never an n×n matrix — itself (a cone) when nothing
+else is minimized, its square when soft rules, costs or taxes are traded against it. After every solve the
 weights are checked numerically against every constraint; the solver's status alone is
 not trusted.
 """
@@ -38,7 +39,7 @@ from ._clarabel_session import ClarabelSession
 from ._costs import build_costs
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
-from ._objective import OBJECTIVE_SCALE
+from ._objective import OBJECTIVE_SCALE, dual_to_variance, minimizes_tracking_error, risk_objective
 from ._relaxation import plan_relaxation
 from ._result import ConstraintReport, Solution
 from ._solver_attempts import solver_attempts
@@ -108,9 +109,6 @@ class CompiledProblem:
         self.built: tuple[BuiltConstraint, ...] = tuple(c.build(self.context, i) for i, c in enumerate(constraints))
         #: Weights sum to 1 (a budget rule), rather than to 1 − cash.
         self.fully_invested = any(b.spec.key == "budget" for b in self.built)
-        self.active_variance = OBJECTIVE_SCALE * (
-            self.context.active_variance if dense_covariance is None else self._dense_variance(dense_covariance)
-        )
         #: Soft-rule penalties and trading costs: the objective beyond active variance.
         self.other_terms = self._soft_penalties()
         #: Hard constraints of the problem (rules not soft, and the cost model's own).
@@ -127,7 +125,16 @@ class CompiledProblem:
             self.hard += self.taxes.constraints
         #: True when the objective is active variance alone (no soft rules, no costs, no taxes).
         self.other_terms_are_zero = costs is None and taxes is None and all(b.spec.soft is None for b in self.built)
-        self.objective = self.active_variance + self.other_terms
+        #: The objective is the tracking error itself (a cone), not its square: see ``_objective``.
+        self.minimizes_tracking_error = minimizes_tracking_error(
+            universe.n_assets, other_terms=not self.other_terms_are_zero, dense=dense_covariance is not None,
+            cardinality=cardinality is not None,
+        )
+        if dense_covariance is not None:
+            risk = OBJECTIVE_SCALE * self._dense_variance(dense_covariance)
+        else:
+            risk = risk_objective(self.context, minimizes_tracking_error=self.minimizes_tracking_error)
+        self.objective = risk + self.other_terms
         self.problem = cp.Problem(cp.Minimize(self.objective), self.hard)
         if not self.problem.is_dcp(dpp=True):
             bad = [b.spec.label for b in self.built if not b.dpp_ok()]
@@ -310,10 +317,11 @@ class CompiledProblem:
         self.context.weights.value = weights
         tracking_error = float(self.context.tracking_error.value)
         reports, violated = [], []
+        to_variance = dual_to_variance(tracking_error, minimizes_tracking_error=self.minimizes_tracking_error)
         for built in self.built:
             measured = built.measure()
             enforced = built.spec.soft is None and built.index not in relaxed
-            dual = built.dual(measured) / OBJECTIVE_SCALE if enforced else float("nan")
+            dual = built.dual(measured) * to_variance if enforced else float("nan")
             reports.append(
                 ConstraintReport.from_measurement(built, measured, dual, tracking_error, relaxed=built.index in relaxed)
             )

@@ -17,7 +17,8 @@ def make_toy(n: int = 40, k: int = 4, seed: int = 0) -> tuple[MarketSnapshot, Ri
     holds the five largest names; holdings are the benchmark perturbed by a few percent.
     """
     rng = np.random.default_rng(seed)
-    ids = pd.Index([f"T{i:03d}" for i in range(n)], name="asset_id")
+    digits = max(3, len(str(n - 1)))  # sorted ids at any size
+    ids = pd.Index([f"T{i:0{digits}d}" for i in range(n)], name="asset_id")
     caps = np.sort(rng.lognormal(0.0, 1.2, n))[::-1] * 1e10
     wb = caps / caps.sum()
     assets = pd.DataFrame(
