@@ -11,13 +11,11 @@ are ``V √Λ`` (eigenvectors scaled by the square roots of the positive eigenva
 from __future__ import annotations
 
 import numbers
-
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.covariance import OAS, EmpiricalCovariance, LedoitWolf
 
 from ._errors import DataError, nonfinite_cells
 from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
@@ -278,6 +276,8 @@ class SampleCovariance(_FullCovarianceEstimator):
         self.assume_centered = assume_centered
 
     def _daily_covariance(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.covariance import EmpiricalCovariance  # here: a job on a factor model never loads it
+
         return self._sklearn_fit(EmpiricalCovariance(assume_centered=self.assume_centered, store_precision=False), x)
 
     def _describe(self) -> str:
@@ -287,7 +287,8 @@ class SampleCovariance(_FullCovarianceEstimator):
 class _ShrunkCovariance(_FullCovarianceEstimator):
     """Shared body of the scikit-learn shrinkage estimators (Ledoit-Wolf, OAS)."""
 
-    _sklearn_class: ClassVar[type] = LedoitWolf
+    #: The estimator's class in :mod:`sklearn.covariance`, imported at fit (start-up of factor-model jobs).
+    _sklearn_class: ClassVar[str] = "LedoitWolf"
     _label: ClassVar[str] = ""
 
     def __init__(self, *, periods_per_year: float = TRADING_DAYS_PER_YEAR, assume_centered: bool = False) -> None:
@@ -295,7 +296,10 @@ class _ShrunkCovariance(_FullCovarianceEstimator):
         self.assume_centered = assume_centered
 
     def _daily_covariance(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = self._sklearn_fit(self._sklearn_class(assume_centered=self.assume_centered, store_precision=False), x)
+        import sklearn.covariance
+
+        estimator = getattr(sklearn.covariance, self._sklearn_class)
+        out = self._sklearn_fit(estimator(assume_centered=self.assume_centered, store_precision=False), x)
         self.shrinkage_ = float(self.estimator_.shrinkage_)
         return out
 
@@ -330,7 +334,7 @@ class LedoitWolfCovariance(_ShrunkCovariance):
         The fitted scikit-learn estimator (daily units).
     """
 
-    _sklearn_class = LedoitWolf
+    _sklearn_class = "LedoitWolf"
     _label = "Ledoit-Wolf"
 
 
@@ -341,7 +345,7 @@ class OASCovariance(_ShrunkCovariance):
     is the fitted ``sklearn.covariance.OAS``.
     """
 
-    _sklearn_class = OAS
+    _sklearn_class = "OAS"
     _label = "OAS"
 
 

@@ -22,14 +22,15 @@ Speed at scale (issue 13) without changing the answers:
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.linalg import solve_triangular
 from scipy.sparse.linalg import ArpackNoConvergence
-from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import HuberRegressor
+
+if TYPE_CHECKING:  # pragma: no cover — imported where it is fitted (start-up of fundamental jobs)
+    from sklearn.decomposition import PCA
 
 from ._covariance import ewma_covariance, ewma_weights, psd_sqrt
 from ._risk_model import RiskModel
@@ -93,6 +94,8 @@ def pca_factors(
     residuals : np.ndarray, shape (T, n)
         Demeaned returns minus their rank-``k`` reconstruction (per period).
     """
+    from sklearn.decomposition import PCA  # here, not at module level: a fundamental job never loads it
+
     solver = pca_solver(returns.shape[0], returns.shape[1], n_factors, svd_solver)
     pca = PCA(n_components=n_factors, svd_solver=solver, random_state=PCA_RANDOM_STATE)
     threads = THIN_ALGEBRA_THREADS if solver == "arpack" else small_problem_threads(*returns.shape)
@@ -161,6 +164,9 @@ def cross_sectional_regression(
             projected = returns @ (q * np.sqrt(weights)[:, None])  # (T, k): Qᵀ √W r_t per date
             factor_returns = solve_triangular(r, projected.T, lower=False, check_finite=False).T
         else:
+            from sklearn.exceptions import ConvergenceWarning
+            from sklearn.linear_model import HuberRegressor  # only the robust regression loads it
+
             factor_returns = np.zeros((returns.shape[0], exposures.shape[1]))
             reg = HuberRegressor(fit_intercept=False, alpha=0.0, max_iter=500)
             with warnings.catch_warnings():

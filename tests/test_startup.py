@@ -8,7 +8,9 @@ A fresh interpreter (``sys.executable -c …`` on the trimtab under test, as the
   SciPy, scikit-learn, pandas, numpy), no plotting, Parquet or FIX, and no trimtab module
   beyond the facade, the core's ``__init__`` and the CLI itself;
 - ``optimize`` and ``diagnose`` of a job load no matplotlib, QuickFIX, Parquet, nor the research
-  or export packages; ``validate`` none of those either.
+  or export packages, nor scikit-learn estimators the job's risk model does not fit; ``validate``
+  none of those either;
+- the console entry point does not run the cycle collector while the numeric stack loads.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ HEAVY = ("cvxpy", "scipy", "sklearn", "pandas", "numpy", "matplotlib", "pyarrow"
          "distributed", "trimtab.optimizer.export", "trimtab.optimizer.research", "trimtab.optimizer.batch",
          "trimtab.models", "trimtab.constraints")
 
-#: Never loaded by ``optimize`` or ``diagnose`` (nor ``validate``).
-NOT_FOR_ONE_JOB = ("matplotlib", "quickfix", "pyarrow.parquet", "trimtab.optimizer.research", "trimtab.optimizer.export")
+#: Never loaded by ``optimize`` or ``diagnose`` (nor ``validate``) of the default job (a fundamental model:
+#: scikit-learn's covariance, PCA and robust-regression estimators load only when a job fits them).
+NOT_FOR_ONE_JOB = ("matplotlib", "quickfix", "pyarrow.parquet", "trimtab.optimizer.research", "trimtab.optimizer.export",
+                   "sklearn.covariance", "sklearn.decomposition", "sklearn.linear_model")
 
 #: Runs each argv of ARGVS through the CLI; prints, per argv, its exit code and the modules it added.
 _PROBE = textwrap.dedent(
@@ -148,3 +152,48 @@ def test_the_research_functions_without_figures_load_no_plotting():
     loaded = done.stdout.split()
     assert "trimtab.optimizer.research._frontier" in loaded and "trimtab.optimizer.research._backtest" in loaded
     assert not heavy(loaded, ("matplotlib",)), heavy(loaded, ("matplotlib",))
+
+
+#: Runs ``trimtab optimize`` in a fresh interpreter through the console entry point (``cli.main``)
+#: or, with ``--default-collector`` first, through ``cli.run`` at CPython's default thresholds;
+#: counts the cycle collector's runs per generation from the first import on.
+_COLLECTIONS = textwrap.dedent(
+    """
+    import gc, json, sys
+    runs = [0, 0, 0]
+    gc.callbacks.append(lambda phase, info: runs.__setitem__(info["generation"], runs[info["generation"]] + 1)
+                        if phase == "start" else None)
+    from trimtab.optimizer.cli import main, run
+    default = sys.argv[1] == "--default-collector"
+    argv = sys.argv[2:] if default else sys.argv[1:]
+    sys.argv = ["trimtab", *argv]
+    try:
+        code = run(argv) if default else main()
+    except SystemExit as done:
+        code = done.code
+    print("\\n" + json.dumps({"code": code, "runs": runs, "threshold": gc.get_threshold()}))
+    """
+)
+
+
+def _collections(tmp_path: Path, *flags: str) -> dict:
+    env = {**os.environ, "COLUMNS": "200"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_tree_root(), env.get("PYTHONPATH")) if p)
+    out = tmp_path / ("default" if flags else "main")
+    argv = [*flags, "optimize", str(DEFAULT_JOB), "--out", str(out), "-q"]
+    done = subprocess.run([sys.executable, "-c", _COLLECTIONS, *argv], env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0 and (out / "targets.csv").is_file(), done.stderr[-2000:]
+    return report
+
+
+def test_a_trimtab_process_does_not_collect_while_the_numeric_stack_loads(tmp_path):
+    from trimtab.optimizer.cli import COLLECTION_THRESHOLD
+
+    ours, default = _collections(tmp_path), _collections(tmp_path, "--default-collector")
+    assert ours["threshold"][0] == COLLECTION_THRESHOLD and default["threshold"][0] < COLLECTION_THRESHOLD
+    # at the default thresholds the same job is collected hundreds of times, fully more than once
+    assert default["runs"][2] >= 1 and sum(default["runs"]) > 100, default
+    # the console entry: only the few young collections while typer and rich load, before main() runs
+    assert ours["runs"][2] == 0 and ours["runs"][1] <= default["runs"][1] // 5 and sum(ours["runs"]) < 60, ours

@@ -19,6 +19,7 @@ cause prints one paragraph naming the file, field, asset or rule — never a tra
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 
@@ -78,8 +79,22 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
+#: Net new container objects between two young-generation collections in a ``trimtab`` process
+#: (CPython's default: 700). See :func:`main`.
+COLLECTION_THRESHOLD = 1_000_000
+
+
 def main() -> None:
-    """Entry point of the ``trimtab`` console script and ``python -m trimtab``."""
+    """Entry point of the ``trimtab`` console script and ``python -m trimtab``.
+
+    Start-up: importing numpy, pandas, SciPy, scikit-learn and CVXPY creates ~300,000
+    long-lived objects, none of them garbage, which CPython's cycle collector at its default
+    thresholds scans ~40 times as they load (3 full collections): ~0.2 s, a tenth of
+    ``trimtab optimize`` on the default job. A command-line process therefore collects after
+    every million net new objects instead: never during start-up, still regularly during a
+    long batch or backtest (memory stays bounded; the default job's peak is unchanged).
+    """
+    gc.set_threshold(COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
     sys.exit(run())
 
 

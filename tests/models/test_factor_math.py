@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn.decomposition
 from scipy.sparse.linalg import ArpackNoConvergence
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression
 
-from trimtab.models import FundamentalFactorModel, StatisticalFactorModel, cross_sectional_regression
-from trimtab.models import _factor_math
+from trimtab.models import FundamentalFactorModel, StatisticalFactorModel, _factor_math, cross_sectional_regression
 from trimtab.models._errors import DataError
 from trimtab.models._factor_math import PCA_FULL_SVD_MAX_DIM, pca_factors, pca_solver
 
@@ -75,7 +75,7 @@ def test_arpack_that_does_not_converge_falls_back_to_the_full_svd(monkeypatch):
                 raise ArpackNoConvergence("no convergence", np.zeros(0), np.zeros((0, 0)))
             return super().fit(x, y)
 
-    monkeypatch.setattr(_factor_math, "PCA", FailingArpack)
+    monkeypatch.setattr(sklearn.decomposition, "PCA", FailingArpack)  # _factor_math imports it when it fits
     pca, loadings, _, _ = pca_factors(returns, 10)
     assert solvers == ["arpack", "full"] and pca.svd_solver == "full"
     reference = PCA(n_components=10, svd_solver="full").fit(returns)

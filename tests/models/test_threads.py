@@ -6,16 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn.decomposition
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from trimtab.models import (
     FundamentalFactorModel,
     StatisticalFactorModel,
+    _factor_math,
     blas_threads,
     cross_sectional_regression,
     small_problem_threads,
 )
-from trimtab.models import _factor_math
 from trimtab.models._threads import SMALL_PROBLEM_ELEMENTS
 
 
@@ -48,7 +49,7 @@ def test_small_problems_run_on_one_thread():
 
 def test_the_factor_models_algebra_runs_on_one_thread(two_threads, monkeypatch):
     seen = []
-    solve, pca = _factor_math.solve_triangular, _factor_math.PCA
+    solve, pca = _factor_math.solve_triangular, sklearn.decomposition.PCA
 
     def spying_solve(*args, **kwargs):
         seen.append(("regression", blas_threads_now()))
@@ -60,7 +61,7 @@ def test_the_factor_models_algebra_runs_on_one_thread(two_threads, monkeypatch):
             return super().fit(x, y)
 
     monkeypatch.setattr(_factor_math, "solve_triangular", spying_solve)
-    monkeypatch.setattr(_factor_math, "PCA", SpyingPCA)
+    monkeypatch.setattr(sklearn.decomposition, "PCA", SpyingPCA)  # _factor_math imports it when it fits
     rng = np.random.default_rng(0)
     ids = [f"A{i:04d}" for i in range(3_000)]  # a window above the "small" size: thin algebra is capped anyway
     returns = pd.DataFrame(rng.normal(0, 0.02, (260, 3_000)), index=pd.bdate_range("2024-01-01", periods=260), columns=ids)
