@@ -94,16 +94,16 @@ def section_size(p: sp.SpeedProblem, repeat: int, agreement: dict, with_pypfopt:
         seconds, (pp, res) = timed(run)
         if t is not None:
             t.add("trimtab cold", seconds)
-            t.add("↳ Clarabel's own solve (cold)", pp.problem.problem.solver_stats.solve_time)
-            note("trimtab cold", res.weights.to_numpy(), pp.problem.problem.solver_stats, status=res.diagnostics.attempts)
+            t.add("↳ Clarabel's own solve (cold)", pp.problem.solved.solver_stats.solve_time)
+            note("trimtab cold", res.weights.to_numpy(), pp.problem.solved.solver_stats, status=res.diagnostics.attempts)
             te["trimtab (reported)"].append(res.diagnostics.tracking_error)
 
     def resolve(t):
         prepared.solve()  # back to the job's own bounds (the previous round left 0.19)
         seconds, res = timed(prepared.solve)
-        stats = prepared.problem.problem.solver_stats  # this solve's (each solve makes a new one)
+        stats = prepared.problem.solved.solver_stats  # this solve's (each solve makes a new one)
         seconds2, res2 = timed(lambda: prepared.solve({mag7_row: [0.19]}))
-        stats2 = prepared.problem.problem.solver_stats
+        stats2 = prepared.problem.solved.solver_stats
         if t is not None:
             t.add("trimtab re-solve", seconds)
             t.add("↳ Clarabel's own solve (that re-solve)", stats.solve_time)
@@ -194,7 +194,7 @@ def section_full_covariance(job_text: str, repeat: int, agreement: dict) -> Tabl
         seconds, res = timed(prepared.solve)
         if t is not None:
             t.add("trimtab re-solve", seconds)
-            t.add("↳ Clarabel's own solve (that re-solve)", prepared.problem.problem.solver_stats.solve_time)
+            t.add("↳ Clarabel's own solve (that re-solve)", prepared.problem.solved.solver_stats.solve_time)
             note("trimtab re-solve", res.weights.to_numpy())
 
     def raw(t):

@@ -39,7 +39,7 @@ from ._clarabel_session import ClarabelSession
 from ._costs import build_costs
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
-from ._objective import OBJECTIVE_SCALE, dual_to_variance, minimizes_tracking_error, risk_objective
+from ._objective import OBJECTIVE_SCALE, dual_to_variance, minimizes_tracking_error, risk_objective, soft_penalties
 from ._relaxation import plan_relaxation
 from ._result import ConstraintReport, Solution
 from ._solver_attempts import solver_attempts
@@ -110,13 +110,17 @@ class CompiledProblem:
         #: Weights sum to 1 (a budget rule), rather than to 1 − cash.
         self.fully_invested = any(b.spec.key == "budget" for b in self.built)
         #: Soft-rule penalties and trading costs: the objective beyond active variance.
-        self.other_terms = self._soft_penalties()
-        #: Hard constraints of the problem (rules not soft, and the cost model's own).
+        self.other_terms = soft_penalties(self.context, self.built)
+        #: Hard constraints of the problem (rules not soft, the cost model's, the tax lots', the definitions).
         self.hard: list[cp.Constraint] = [c for b in self.built if b.spec.soft is None for c in b.constraints]
+        #: Constraints that define auxiliary variables (the trades of the cost model, the factor risk of a
+        #: cone objective): never relaxed, part of every problem with this objective.
+        self.definitions: list[cp.Constraint] = []
         if costs is not None:
             # minimize (γ/2)·TE² + cost  ⇔  minimize TE² + (2/γ)·cost, in (% TE)² units.
             terms = build_costs(self.context, costs)
             self.other_terms = self.other_terms + OBJECTIVE_SCALE * (2.0 / costs.risk_aversion) * terms.total
+            self.definitions += list(terms.constraints)
             self.hard += list(terms.constraints)
         #: The tax lots: the tax in the objective, lot constraints, the wash-sale either/or.
         self.taxes = TaxLayer(self, taxes) if taxes is not None else None
@@ -125,40 +129,23 @@ class CompiledProblem:
             self.hard += self.taxes.constraints
         #: True when the objective is active variance alone (no soft rules, no costs, no taxes).
         self.other_terms_are_zero = costs is None and taxes is None and all(b.spec.soft is None for b in self.built)
-        #: The objective is the tracking error itself (a cone), not its square: see ``_objective``.
-        self.minimizes_tracking_error = minimizes_tracking_error(
+        #: A solve not repeated minimizes the tracking error itself (a cone), not its square: see ``_objective``.
+        self.one_shot_cone = minimizes_tracking_error(
             universe.n_assets, other_terms=not self.other_terms_are_zero, dense=dense_covariance is not None,
             cardinality=cardinality is not None,
         )
-        if dense_covariance is not None:
-            risk = OBJECTIVE_SCALE * self._dense_variance(dense_covariance)
-        else:
-            risk = risk_objective(self.context, minimizes_tracking_error=self.minimizes_tracking_error)
-        self.objective = risk + self.other_terms
+        self.objective = risk_objective(self.context, dense_covariance=dense_covariance) + self.other_terms
+        #: The parametric (DPP) problem, compiled once and re-solved.
         self.problem = cp.Problem(cp.Minimize(self.objective), self.hard)
+        self._cone: cp.Problem | None = None
+        #: The CVXPY problem of the last solve (``problem``, the one-shot cone, or a relaxed or holdings-count variant).
+        self.solved: cp.Problem = self.problem
         if not self.problem.is_dcp(dpp=True):
             bad = [b.spec.label for b in self.built if not b.dpp_ok()]
             raise SolverFailedError(f"internal error: problem is not DPP (constraints: {bad})")
         self._sessions: dict[int, ClarabelSession] = {}
         self.holdings_count = HoldingsCount(self, cardinality) if cardinality is not None else None
         self.build_seconds = time.perf_counter() - started
-
-    def _dense_variance(self, covariance: np.ndarray) -> cp.Expression:
-        """``(w − a)ᵀ Σ (w − a)`` with ``a`` the risk anchor (benchmark or implied weights) as a parameter."""
-        anchor = self.context.parameter("risk.anchor", (self.universe.n_assets,), lambda d: d.risk_anchor)
-        return cp.quad_form(self.context.weights - anchor, cp.psd_wrap(covariance))
-
-    def _soft_penalties(self) -> cp.Expression:
-        """Σ penalty × violation beyond the dead-band, over the soft constraints ((% TE)² units)."""
-        terms = []
-        for b in self.built:
-            soft = b.spec.soft
-            if soft is None:
-                continue
-            with self.context.scope(f"constraints[{b.index}].soft"):
-                deadband = self.context.parameter("deadband", (), lambda d, v=soft.deadband: v, nonneg=True)
-            terms.append(soft.penalty * b.violation(deadband))
-        return cp.sum(cp.hstack(terms)) if terms else cp.Constant(0.0)
 
     def solve(
         self,
@@ -204,12 +191,13 @@ class CompiledProblem:
         if self.taxes is not None:
             return dataclasses.replace(self.taxes.solve(solver), seconds=time.perf_counter() - started)
         constant = one_shot and self.session(self.problem).parametric_solves == 0
-        solution, infeasible, attempts = self.solve_verified(self.problem, solver, frozenset(), constant=constant)
+        problem = self.cone_problem() if constant and self.one_shot_cone else self.problem
+        solution, infeasible, attempts = self.solve_verified(problem, solver, frozenset(), constant=constant)
         if solution is None and infeasible and allow_relaxation:
             plan = plan_relaxation(self.built)
             if plan is not None:
                 hard = [c for b in self.built if b.spec.soft is None and b.index not in plan.relaxed for c in b.constraints]
-                relaxed = cp.Problem(cp.Minimize(self.objective), hard + list(plan.caps))
+                relaxed = cp.Problem(cp.Minimize(self.objective), hard + self.definitions + list(plan.caps))
                 solution, infeasible, more = self.solve_verified(relaxed, solver, plan.relaxed)
                 attempts += [f"relaxed priority {', '.join(map(str, plan.levels))}: {a}" for a in more]
         if solution is not None:
@@ -217,6 +205,16 @@ class CompiledProblem:
         if infeasible:
             raise self.infeasible_error()
         raise SolverFailedError("no solver produced a verified solution: " + " | ".join(attempts))
+
+    def cone_problem(self) -> cp.Problem:
+        """The problem minimizing ``√S·TE`` (a cone) under the same rules, for a solve compiled with constant data.
+
+        Its parametric form is not an option: CVXPY's DPP compile of a second-order cone needs
+        memory ∝ variables × parameter entries (31 GiB at 10,000 names), so a re-solve keeps ``problem``.
+        """
+        if self._cone is None:
+            self._cone = cp.Problem(cp.Minimize(risk_objective(self.context, cone=True)), self.hard)
+        return self._cone
 
     def _override(self, overrides: Mapping[str, np.ndarray | float]) -> None:
         parameters = self.context.parameters
@@ -257,7 +255,7 @@ class CompiledProblem:
                 attempts.append(f"{name}: {status}")
                 continue
             weights = _remove_dust(np.asarray(self.context.weights.value, dtype=float), self.fully_invested)
-            reports, violated = self._verify(weights, relaxed)
+            reports, violated = self._verify(weights, relaxed, cone=problem is self._cone)
             if violated:
                 attempts.append(f"{name}: {status} but violates " + "; ".join(violated))
                 continue
@@ -275,6 +273,7 @@ class CompiledProblem:
         """One solver call on ``problem`` (status and values set on it): Clarabel through its kept
         session (data updated only where it changed; ``constant``: compiled with constant data
         and not kept), any other solver through CVXPY."""
+        self.solved = problem
         if name == "CLARABEL":
             self.session(problem).solve(dict(options), constant=constant)
         else:
@@ -311,13 +310,16 @@ class CompiledProblem:
         return InfeasibleError(f"no portfolio satisfies every constraint: {diagnosis.message}", diagnosis)
 
     def _verify(
-        self, weights: np.ndarray, relaxed: frozenset[int] = frozenset()
+        self, weights: np.ndarray, relaxed: frozenset[int] = frozenset(), *, cone: bool = False
     ) -> tuple[tuple[ConstraintReport, ...], list[str]]:
-        """Measure every constraint on ``weights``; list the violated hard ones (not soft, not relaxed)."""
+        """Measure every constraint on ``weights``; list the violated hard ones (not soft, not relaxed).
+
+        ``cone``: the duals are those of the cone objective ``√S·TE`` (converted to ``∂TE²/∂bound``).
+        """
         self.context.weights.value = weights
         tracking_error = float(self.context.tracking_error.value)
         reports, violated = [], []
-        to_variance = dual_to_variance(tracking_error, minimizes_tracking_error=self.minimizes_tracking_error)
+        to_variance = dual_to_variance(tracking_error, minimizes_tracking_error=cone)
         for built in self.built:
             measured = built.measure()
             enforced = built.spec.soft is None and built.index not in relaxed

@@ -1,7 +1,8 @@
 """The objective's risk term and its units, shared by the compiled problem and the holdings-count solver.
 
-The risk term is ``S·TE²`` (``S`` = :data:`OBJECTIVE_SCALE`, so it reads in (% TE)²), or, when
-nothing else is minimized and the universe is large, ``√S·TE`` itself — a second-order cone.
+The risk term is ``S·TE²`` (``S`` = :data:`OBJECTIVE_SCALE`, so it reads in (% TE)²), or, for a
+solve not repeated when nothing else is minimized and the universe is large, ``√S·TE`` itself —
+a second-order cone; soft rules add their penalties.
 """
 
 from __future__ import annotations
@@ -9,23 +10,24 @@ from __future__ import annotations
 import math
 
 import cvxpy as cp
+import numpy as np
 
-from trimtab.constraints import BuildContext
+from trimtab.constraints import BuildContext, BuiltConstraint
 
 #: Objective = this × active variance, so it reads in (% TE)²: keeps solver tolerances meaningful.
 OBJECTIVE_SCALE = 1e4
 
-#: From this many assets a problem minimizing tracking error alone minimizes ``TE`` (a cone) rather
-#: than ``TE²`` (a quadratic): Clarabel's iterations on the cone are cheaper (no auxiliary variable
-#: per factor and asset), which wins from about 1,500 names — Clarabel's time on the default rules,
-#: cone ÷ quadratic: 1.07 at 500 names, 1.2 at 1,000, 0.7 at 2,000, 0.65 at 3,000, 0.26 at 10,000
-#: (`bench/bench_speed.py` era measurements; the quadratic needs fewer iterations on small
-#: problems). Same portfolio either way: TE equal to ~1e-11.
+#: From this many assets a solve not repeated (compiled with constant data) of a problem minimizing
+#: tracking error alone minimizes ``TE`` (a cone) rather than ``TE²`` (a quadratic): Clarabel's
+#: iterations on the cone are cheaper (no auxiliary variable per factor and asset), which wins from
+#: about 1,500 names — Clarabel's time on the default rules, cone ÷ quadratic: 1.07 at 500 names,
+#: 1.2 at 1,000, 0.7 at 2,000, 0.65 at 3,000, 0.26 at 10,000 (the quadratic needs fewer iterations
+#: on small problems). Same portfolio to the solver's tolerance: TE equal to ~1e-10, weights ~1e-7.
 CONE_OBJECTIVE_MIN_ASSETS = 1500
 
 
 def minimizes_tracking_error(n_assets: int, *, other_terms: bool, dense: bool, cardinality: bool) -> bool:
-    """True when the objective is ``√S·TE`` (a cone) rather than ``S·TE²``.
+    """True when a one-shot solve minimizes ``√S·TE`` (a cone) rather than ``S·TE²``.
 
     Only when tracking error is all that is minimized: soft-rule penalties, costs and taxes are
     traded against ``TE²`` (what ``risk_aversion`` and penalties are stated in), a holdings-count
@@ -35,11 +37,34 @@ def minimizes_tracking_error(n_assets: int, *, other_terms: bool, dense: bool, c
     return not (other_terms or dense or cardinality) and n_assets >= CONE_OBJECTIVE_MIN_ASSETS
 
 
-def risk_objective(context: BuildContext, *, minimizes_tracking_error: bool) -> cp.Expression:
-    """``√S·‖(Lᵀ Bᵀ a, s ∘ a, √κ)‖₂`` (the cone) or ``S·(‖Lᵀ Bᵀ a‖² + ‖s ∘ a‖²)``, in factor form."""
-    if minimizes_tracking_error:
+def risk_objective(
+    context: BuildContext, *, cone: bool = False, dense_covariance: np.ndarray | None = None
+) -> cp.Expression:
+    """The objective's risk term.
+
+    ``S·(‖Lᵀ Bᵀ a‖² + ‖s ∘ a‖²)`` in factor form (``a = w − w_b``); ``cone``: ``√S·‖(Lᵀ Bᵀ a,
+    s ∘ a, √κ)‖₂``; with a full covariance ``Σ`` (n×n, annualized), ``S·(w − a)ᵀ Σ (w − a)`` with
+    ``a`` the risk anchor (benchmark or an index's implied weights) as a parameter.
+    """
+    if dense_covariance is not None:
+        anchor = context.parameter("risk.anchor", (context.universe.n_assets,), lambda d: d.risk_anchor)
+        return OBJECTIVE_SCALE * cp.quad_form(context.weights - anchor, cp.psd_wrap(dense_covariance))
+    if cone:
         return math.sqrt(OBJECTIVE_SCALE) * context.tracking_error
     return OBJECTIVE_SCALE * context.active_variance
+
+
+def soft_penalties(context: BuildContext, built: tuple[BuiltConstraint, ...]) -> cp.Expression:
+    """Σ penalty × violation beyond the dead-band, over the soft constraints ((% TE)² units)."""
+    terms = []
+    for b in built:
+        soft = b.spec.soft
+        if soft is None:
+            continue
+        with context.scope(f"constraints[{b.index}].soft"):
+            deadband = context.parameter("deadband", (), lambda d, v=soft.deadband: v, nonneg=True)
+        terms.append(soft.penalty * b.violation(deadband))
+    return cp.sum(cp.hstack(terms)) if terms else cp.Constant(0.0)
 
 
 def dual_to_variance(tracking_error: float, *, minimizes_tracking_error: bool) -> float:
