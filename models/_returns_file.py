@@ -8,7 +8,6 @@ between (rules: :mod:`._ragged`). Every present return must be finite and within
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,6 @@ from ._errors import DataError
 from ._ragged import check_ragged
 from ._tables import csv_header, read_table
 from ._validation import MAX_LISTED, all_plain_numeric, check_return_bounds, listing, parse_dates, to_float_array
-
 
 #: Names of the date column (any case).
 DATE_COLUMNS = ("date", "Date", "DATE")
@@ -84,12 +82,12 @@ def _checked(values: np.ndarray, dates: pd.DatetimeIndex, asset_ids: pd.Index, w
 def _read_plain_csv(path: Path, asset_ids: pd.Index) -> tuple[pd.Series, np.ndarray] | None:
     """``(raw date column, returns in file order)`` of a plain CSV of plain numbers; None for anything else.
 
-    The fast path of :func:`load_returns` (a 10,000-name file in about half pandas' time):
-    the asset columns are parsed by ``np.loadtxt`` straight into one float array, the date
-    column by pandas. Any file it cannot read exactly so — compressed, quoted, with
-    missing-value words (``NA``, empty cells: a ragged file), text, a missing or repeated
-    column, no rows — returns None and goes through :func:`read_table`, which reads it (or
-    names what is wrong) as before; ``nan``/``inf`` parse as pandas parses them.
+    The fast path of :func:`load_returns`: the asset columns are parsed by pandas' C parser as
+    float columns with no missing-value handling (a 10,000-name file in ~0.3 of the general
+    path's time), the date column separately. Any file it cannot read exactly so — compressed,
+    with missing-value words (``NA``, ``nan``, empty cells: a ragged file), text, rows of the
+    wrong length, a missing or repeated column, no rows — returns None and goes through
+    :func:`read_table`, which reads it (or names what is wrong) as before.
     """
     if [suffix.lower() for suffix in path.suffixes[-1:]] != [".csv"] or not path.is_file():
         return None
@@ -105,12 +103,13 @@ def _read_plain_csv(path: Path, asset_ids: pd.Index) -> tuple[pd.Series, np.ndar
     if None in columns:
         return None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": pandas names it below
-            body = np.loadtxt(
-                path, delimiter=",", skiprows=1, usecols=columns, dtype=float, comments=None, ndmin=2,
-                encoding="utf-8-sig",
-            )
+        # pandas' C parser with float columns and no missing-value words: ~0.6× the time of
+        # np.loadtxt at 10,000 columns; it reads the columns in file order, reordered below.
+        in_file_order = np.sort(np.asarray(columns))
+        frame = pd.read_csv(
+            path, usecols=in_file_order.tolist(), dtype=np.float64, na_filter=False, engine="c", encoding="utf-8-sig",
+        )
+        body = frame.to_numpy(dtype=float)[:, np.searchsorted(in_file_order, columns)]
         raw = pd.read_csv(
             path, usecols=date_columns, dtype=str, na_values=[""], keep_default_na=False, encoding="utf-8-sig",
         ).iloc[:, 0]

@@ -1,4 +1,4 @@
-"""The returns file's fast path (one ``np.loadtxt`` into an array) reads exactly what the pandas
+"""The returns file's fast path (pandas' C parser, float columns, into one array) reads exactly what the pandas
 path reads, and anything unusual goes through the pandas path; text columns keep "NA"."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_a_plain_file_takes_the_fast_path_and_reads_what_pandas_reads(tmp_path, 
     [
         "date,A,B,C,D\n2024-01-02,0.01,,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n",  # an empty cell
         "date,A,B,C,D\n2024-01-02,0.01,NA,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n",  # a missing-value word
-        'date,A,B,C,D\n2024-01-02,"0.01",0.01,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n',  # quoted
+        'date,A,B,C,D\n2024-01-02,"0.01",0.01,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n',  # quoted (a number to both)
         "Date,A,B,C,D\n20240102,0.01,0.01,0.02,0.03\n20240103,0.01,0.02,0.02,0.03\n",  # YYYYMMDD
         "dAtE,A,B,C,D\n2024-01-02,0.01,0.01,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n",  # another case
         "date,A,B,C,D,A\n2024-01-02,0.01,0.01,0.02,0.03,0\n",  # a repeated column
@@ -59,7 +59,7 @@ def test_a_plain_file_takes_the_fast_path_and_reads_what_pandas_reads(tmp_path, 
 )
 def test_unusual_files_go_through_pandas(tmp_path, monkeypatch, body):
     path = write(tmp_path, body)
-    assert _returns_file._read_plain_csv(path, IDS) is None or "Date," in body
+    assert _returns_file._read_plain_csv(path, IDS) is None or "Date," in body or '"' in body
     try:
         expected = through_pandas(path, monkeypatch)
     except DataError as error:
