@@ -15,6 +15,7 @@ from typing import Any
 
 import cvxpy as cp
 import numpy as np
+
 from trimtab.models import BenchmarkRisk, DataError, LotBook, MarketSnapshot, RiskModel, benchmark_risk_from_weights
 
 from ._errors import SpecError
@@ -53,7 +54,7 @@ class UniverseInfo:
     ) -> UniverseInfo:
         """Describe a snapshot's universe and its risk model's factors (none before estimation)."""
         return cls(
-            asset_ids=tuple(snapshot.asset_ids),
+            asset_ids=tuple(snapshot.asset_ids.tolist()),  # tolist: not one Arrow scalar at a time
             sectors=tuple(sorted(snapshot.sectors.unique())),
             factor_names=tuple(risk_model.factor_names) if risk_model is not None else (),
             characteristics=tuple(snapshot.characteristics.columns),
@@ -295,8 +296,9 @@ class BuildContext:
         if data is not self._assigned_data:
             self._assigned_values = {}
             for name, (param, value) in self._bindings.items():
-                param.value = self._checked(name, param, value(data))
-                self._assigned_values[name] = param.value  # the validated form cvxpy stores
+                # checked here (shape, finite, sign), so stored without cvxpy's second validation
+                param.save_value(self._checked(name, param, value(data)))
+                self._assigned_values[name] = param.value
             self._assigned_data = data
             return
         for name, (param, _) in self._bindings.items():

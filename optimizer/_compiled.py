@@ -316,7 +316,7 @@ class CompiledProblem:
 
         ``cone``: the duals are those of the cone objective ``√S·TE`` (converted to ``∂TE²/∂bound``).
         """
-        self.context.weights.value = weights
+        self.context.weights.save_value(weights)  # a float vector of the variable's shape (no re-validation)
         tracking_error = float(self.context.tracking_error.value)
         reports, violated = [], []
         to_variance = dual_to_variance(tracking_error, minimizes_tracking_error=cone)
