@@ -319,11 +319,10 @@ class CompiledProblem:
         self.context.weights.save_value(weights)  # a float vector of the variable's shape (no re-validation)
         tracking_error = float(self.context.tracking_error.value)
         reports, violated = [], []
-        to_variance = dual_to_variance(tracking_error, minimizes_tracking_error=cone)
         for built in self.built:
             measured = built.measure()
             enforced = built.spec.soft is None and built.index not in relaxed
-            dual = built.dual(measured) * to_variance if enforced else float("nan")
+            dual = dual_to_variance(built.dual(measured), tracking_error, cone=cone) if enforced else float("nan")
             reports.append(
                 ConstraintReport.from_measurement(built, measured, dual, tracking_error, relaxed=built.index in relaxed)
             )

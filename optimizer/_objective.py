@@ -67,18 +67,20 @@ def soft_penalties(context: BuildContext, built: tuple[BuiltConstraint, ...]) ->
     return cp.sum(cp.hstack(terms)) if terms else cp.Constant(0.0)
 
 
-def dual_to_variance(tracking_error: float, *, minimizes_tracking_error: bool) -> float:
-    """Factor turning a constraint's dual into ``∂TE²/∂bound`` (annualized TE² per unit of bound).
+def dual_to_variance(dual: float, tracking_error: float, *, cone: bool) -> float:
+    """A constraint's dual as ``∂TE²/∂bound`` (annualized TE² per unit of bound).
 
     Duals are derivatives of the objective: of ``S·TE²``, or of ``√S·TE`` where ``∂TE² = 2·TE·∂TE``.
 
     Parameters
     ----------
+    dual : float
+        The solver's dual value (objective units per unit of bound).
     tracking_error : float
         The solution's annualized tracking error (fraction), the benchmark's residual included.
-    minimizes_tracking_error : bool
+    cone : bool
         Whether the objective was the cone ``√S·TE``.
     """
-    if minimizes_tracking_error:
-        return 2.0 * tracking_error / math.sqrt(OBJECTIVE_SCALE)
-    return 1.0 / OBJECTIVE_SCALE
+    if cone:
+        return dual * 2.0 * tracking_error / math.sqrt(OBJECTIVE_SCALE)
+    return dual / OBJECTIVE_SCALE
