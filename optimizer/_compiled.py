@@ -1,10 +1,10 @@
 """One CVXPY problem per universe shape and constraint spec, re-solved through parameters.
 
-Objective: minimize ex-ante tracking error in factor form,
-``‖(Lᵀ Bᵀ (w − w_b), s ∘ (w − w_b))‖`` — never an n×n matrix — itself (a cone) when nothing
-else is minimized, its square when soft rules, costs or taxes are traded against it. After every solve the
-weights are checked numerically against every constraint; the solver's status alone is
-not trusted.
+Objective: minimize ex-ante active variance in factor form,
+``‖Lᵀ Bᵀ (w − w_b)‖² + ‖s ∘ (w − w_b)‖²`` — never an n×n matrix — or, for a solve not
+repeated of 1,500 names or more that minimizes nothing else, the tracking error itself (a
+cone, see ``_objective``). After every solve the weights are checked numerically against
+every constraint; the solver's status alone is not trusted.
 """
 
 from __future__ import annotations
@@ -113,8 +113,8 @@ class CompiledProblem:
         self.other_terms = soft_penalties(self.context, self.built)
         #: Hard constraints of the problem (rules not soft, the cost model's, the tax lots', the definitions).
         self.hard: list[cp.Constraint] = [c for b in self.built if b.spec.soft is None for c in b.constraints]
-        #: Constraints that define auxiliary variables (the trades of the cost model, the factor risk of a
-        #: cone objective): never relaxed, part of every problem with this objective.
+        #: Constraints that define auxiliary variables (the cost model's trades): never relaxed, part of
+        #: every problem with this objective.
         self.definitions: list[cp.Constraint] = []
         if costs is not None:
             # minimize (γ/2)·TE² + cost  ⇔  minimize TE² + (2/γ)·cost, in (% TE)² units.
