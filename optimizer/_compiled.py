@@ -39,7 +39,14 @@ from ._clarabel_session import ClarabelSession
 from ._costs import build_costs
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
-from ._objective import OBJECTIVE_SCALE, dual_to_variance, minimizes_tracking_error, risk_objective, soft_penalties
+from ._objective import (
+    CONE_OBJECTIVE_MIN_ASSETS,
+    OBJECTIVE_SCALE,
+    dual_to_variance,
+    minimizes_tracking_error,
+    risk_objective,
+    soft_penalties,
+)
 from ._relaxation import plan_relaxation
 from ._result import ConstraintReport, Solution
 from ._solver_attempts import solver_attempts
@@ -138,6 +145,10 @@ class CompiledProblem:
         #: The parametric (DPP) problem, compiled once and re-solved.
         self.problem = cp.Problem(cp.Minimize(self.objective), self.hard)
         self._cone: cp.Problem | None = None
+        #: A large problem with a cone in its rules (a TE or risk cap, market impact) compiles with constant
+        #: data at every solve: CVXPY's parametric compile of a cone needs memory ∝ variables × parameter
+        #: entries (8.9 GiB and 20 s at 3,000 names with a TE cap), the constant one a fraction of a second.
+        self.compile_per_solve = universe.n_assets >= CONE_OBJECTIVE_MIN_ASSETS and not self.problem.is_qp()
         #: The CVXPY problem of the last solve (``problem``, the one-shot cone, or a relaxed or holdings-count variant).
         self.solved: cp.Problem = self.problem
         if not self.problem.is_dcp(dpp=True):
@@ -190,7 +201,7 @@ class CompiledProblem:
             return dataclasses.replace(solution, seconds=time.perf_counter() - started, cardinality=report)
         if self.taxes is not None:
             return dataclasses.replace(self.taxes.solve(solver), seconds=time.perf_counter() - started)
-        constant = one_shot and self.session(self.problem).parametric_solves == 0
+        constant = self.compile_per_solve or (one_shot and self.session(self.problem).parametric_solves == 0)
         problem = self.cone_problem() if constant and self.one_shot_cone else self.problem
         solution, infeasible, attempts = self.solve_verified(problem, solver, frozenset(), constant=constant)
         if solution is None and infeasible and allow_relaxation:
@@ -198,7 +209,7 @@ class CompiledProblem:
             if plan is not None:
                 hard = [c for b in self.built if b.spec.soft is None and b.index not in plan.relaxed for c in b.constraints]
                 relaxed = cp.Problem(cp.Minimize(self.objective), hard + self.definitions + list(plan.caps))
-                solution, infeasible, more = self.solve_verified(relaxed, solver, plan.relaxed)
+                solution, infeasible, more = self.solve_verified(relaxed, solver, plan.relaxed, constant=self.compile_per_solve)
                 attempts += [f"relaxed priority {', '.join(map(str, plan.levels))}: {a}" for a in more]
         if solution is not None:
             return dataclasses.replace(solution, seconds=time.perf_counter() - started, attempts=tuple(attempts))

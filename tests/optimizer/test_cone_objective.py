@@ -81,3 +81,21 @@ def test_a_parametric_re_solve_equals_the_one_shot_cone_solve_to_the_solvers_tol
     np.testing.assert_array_equal(again.weights.to_numpy(), first.weights.to_numpy())
     assert np.max(np.abs(again.weights.to_numpy() - one_shot.weights.to_numpy())) < 1e-6
     assert again.diagnostics.tracking_error == pytest.approx(one_shot.diagnostics.tracking_error, abs=1e-9)
+
+
+def test_a_large_problem_with_a_cone_rule_compiles_with_constant_data_at_every_solve(large):
+    snapshot, model = large
+    capped = JOB + "  - tracking_error: {max: 0.05}\n"
+    _, one_shot = _solve(capped, snapshot, model)
+    prepared, first = _solve(capped, snapshot, model, one_shot=False)
+    again = prepared.solve({f"constraints[{prepared.constraint_position(2)}].upper": [0.25]})
+    compiled = prepared.problem
+    assert compiled.compile_per_solve and not compiled.problem.is_qp()
+    # never the parametric compile (memory ∝ variables × parameter entries for a cone)
+    cone = compiled.session(compiled.cone_problem())
+    assert compiled.session(compiled.problem).parametric_solves == 0 and cone.constant_solves >= 2
+    np.testing.assert_array_equal(first.weights.to_numpy(), one_shot.weights.to_numpy())
+    assert first.diagnostics.tracking_error <= 0.05 + 1e-9
+    assert again.diagnostics.tracking_error < first.diagnostics.tracking_error  # the looser turnover budget
+    small, _ = _solve(capped, *make_toy())
+    assert not small.problem.compile_per_solve  # below 1,500 names the parametric compile is kept
