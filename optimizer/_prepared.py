@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trimtab.constraints import Constraint, DataView, JobSpec, NoBuy, UniverseInfo
+from trimtab.constraints import Constraint, DataView, JobSpec, NoBuy
 from trimtab.models import MarketSnapshot, RiskModel, TaxLots
 
 from ._compiled import CompiledProblem, compiled_problem
@@ -189,7 +189,8 @@ def prepare(
     risk_model = risk_model.reindexed(snapshot.asset_ids)
     index_risk = estimate_index_risk(job, snapshot, risk_model)
     started = time.perf_counter()
-    universe = UniverseInfo.from_data(snapshot, risk_model)
+    data = DataView(snapshot, risk_model, index_risk, lots=book)
+    universe = data.universe  # the data view's own (its parameter values use it too)
     job.check_universe(universe)  # names only a risk model knows (factor_exposure on style:size)
     full_covariance = not np.any(risk_model.specific_vol > 0) and snapshot.n_assets >= DENSE_QUADRATIC_MIN_ASSETS
     dense = risk_model.loadings @ risk_model.loadings.T if full_covariance else None
@@ -199,7 +200,6 @@ def prepare(
     )
     build_seconds = time.perf_counter() - started
     files = job_input_files(job, data=snapshot_given is None, risk_model=risk_model_given is None, lots=lots is None)
-    data = DataView(snapshot, risk_model, index_risk, lots=book)
     return PreparedProblem(job, data, problem, build_seconds, risk_seconds, files)
 
 
