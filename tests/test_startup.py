@@ -60,14 +60,20 @@ def _tree_root() -> str:
     return str(Path(trimtab.__file__).resolve().parents[1])
 
 
+def _child_env() -> dict[str, str]:
+    """The environment of a child interpreter: the trimtab under test first on its path, a wide terminal."""
+    env = {**os.environ, "COLUMNS": "200"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_tree_root(), env.get("PYTHONPATH")) if p)
+    return env
+
+
 def probe(*argvs: list[str], cwd: Path | None = None) -> dict:
     """Run ``argvs`` through ``cli.run`` in one fresh interpreter: ``{"before": [...], "steps": [...]}``.
 
     ``before`` lists the modules loaded by importing the CLI; each step has its ``argv``,
     exit ``code`` and the modules it ``loaded`` beyond the previous steps.
     """
-    env = {**os.environ, "COLUMNS": "200"}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_tree_root(), env.get("PYTHONPATH")) if p)
+    env = _child_env()
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps([list(map(str, a)) for a in argvs])],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
@@ -118,7 +124,7 @@ def test_optimize_and_diagnose_load_no_plotting_parquet_fix_research_or_export(t
 @pytest.mark.parametrize("statement", ["import trimtab", "import trimtab.optimizer", "import trimtab.optimizer.cli"])
 def test_importing_the_packages_loads_no_numeric_stack(statement):
     code = f"{statement}\nimport sys, trimtab\ndir(trimtab); dir(trimtab.optimizer)\nprint(' '.join(sorted(sys.modules)))"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_tree_root(), os.environ.get("PYTHONPATH")) if p)}
+    env = _child_env()
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not heavy(done.stdout.split(), HEAVY), f"{statement} loaded {heavy(done.stdout.split(), HEAVY)}"
@@ -146,7 +152,7 @@ def test_the_research_functions_without_figures_load_no_plotting():
         "import sys\nfrom trimtab.optimizer.research import backtest, frontier, monitor, Frontier\n"
         "print(' '.join(sorted(sys.modules)))"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_tree_root(), os.environ.get("PYTHONPATH")) if p)}
+    env = _child_env()
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = done.stdout.split()
@@ -177,8 +183,7 @@ _COLLECTIONS = textwrap.dedent(
 
 
 def _collections(tmp_path: Path, *flags: str) -> dict:
-    env = {**os.environ, "COLUMNS": "200"}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_tree_root(), env.get("PYTHONPATH")) if p)
+    env = _child_env()
     out = tmp_path / ("default" if flags else "main")
     argv = [*flags, "optimize", str(DEFAULT_JOB), "--out", str(out), "-q"]
     done = subprocess.run([sys.executable, "-c", _COLLECTIONS, *argv], env=env, capture_output=True, text=True,
