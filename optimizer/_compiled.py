@@ -141,6 +141,8 @@ class CompiledProblem:
             universe.n_assets, other_terms=not self.other_terms_are_zero, dense=dense_covariance is not None,
             cardinality=cardinality is not None,
         )
+        #: The objective holds a dense n×n covariance (Clarabel factors it with ``faer``, see ``_solver_attempts``).
+        self.dense_covariance = dense_covariance is not None
         self.objective = risk_objective(self.context, dense_covariance=dense_covariance) + self.other_terms
         #: The parametric (DPP) problem, compiled once and re-solved.
         self.problem = cp.Problem(cp.Minimize(self.objective), self.hard)
@@ -245,7 +247,11 @@ class CompiledProblem:
         """
         attempts: list[str] = []
         inaccurate: Solution | None = None
-        for name, options in solver_attempts(solver, equilibrate_first=self.taxes is not None):
+        attempts_for = solver_attempts(
+            solver, equilibrate_first=self.taxes is not None, quadratic=self.session(problem).quadratic,
+            dense=self.dense_covariance,
+        )
+        for name, options in attempts_for:
             if inaccurate is not None and name != inaccurate.solver:
                 break  # a verified answer from the primary solver beats a slow fallback
             try:

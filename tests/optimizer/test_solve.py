@@ -115,10 +115,10 @@ def test_falls_back_to_the_next_solver(toy, monkeypatch):
     monkeypatch.setattr(problem, "run_solver", flaky)
     solution = problem.solve(DataView(snapshot, model), job.solver)
     assert solution.solver == "SCS"
-    # Clarabel is tried three ways (see optimizer/_solver_attempts.py), then the fallback.
-    assert [a.split(":")[0] for a in solution.attempts] == ["CLARABEL"] * 3 + ["SCS"]
+    # Clarabel is tried four ways on a quadratic program (see optimizer/_solver_attempts.py), then the fallback.
+    assert [a.split(":")[0] for a in solution.attempts] == ["CLARABEL"] * 4 + ["SCS"]
     assert solution.attempts[0].startswith("CLARABEL: failed (simulated crash")
-    assert solution.attempts[3].startswith("SCS: optimal")
+    assert solution.attempts[4].startswith("SCS: optimal")
 
 
 def test_infeasible_job_names_the_conflict(toy):
