@@ -7,7 +7,9 @@ CVXPY's own hand-off — which rebuilds or overwrites *all* of the solver's data
 solve — this keeps one ``clarabel.DefaultSolver`` per problem and passes it only the parts
 of ``P``, ``q``, ``A``, ``b`` that changed (a frontier changes one entry of ``b``; a new
 benchmark changes ``q`` and ``b``; an identical re-solve changes nothing). Clarabel then
-refactors only what it must.
+refactors only what it must. Before that, CVXPY's application of the parameter values itself
+recomputes only the parts of the data whose parameters changed (``_parameter_updates``), and
+``P``'s upper triangle is taken again only when ``P`` changed.
 
 A solve that will not be repeated (``constant=True``: :func:`trimtab.optimize`'s one solve)
 asks CVXPY to compile with the parameters' current values as constants (``ignore_dpp``), which
@@ -26,6 +28,8 @@ import numpy as np
 import scipy.sparse as sp
 from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL, dims_to_solver_cones
 
+from ._parameter_updates import IncrementalParameters
+
 
 class ClarabelSession:
     """Solve one :class:`cvxpy.Problem` with Clarabel again and again, keeping the solver.
@@ -40,16 +44,23 @@ class ClarabelSession:
     builds, updates, constant_solves : int
         Solvers built from scratch, data updates made, and solves compiled with constant data
         (for tests and benchmarks).
+    quadratic : bool
+        The problem is a quadratic program (no cone): Clarabel's first attempt differs (``_solver_attempts``).
     """
 
     def __init__(self, problem: cp.Problem) -> None:
         self.problem = problem
+        self.quadratic = problem.is_qp()
         self.builds = 0
         self.updates = 0
         self.constant_solves = 0
         self._solver: Any = None
         self._data: tuple[sp.csc_array, np.ndarray, sp.csc_array, np.ndarray] | None = None
         self._options: dict[str, Any] | None = None
+        self._P_source: Any = None
+        self._P: sp.csc_array | None = None
+        #: The compiled problem's parameter application, recomputing only what changed (None: CVXPY's own).
+        self.parameters: IncrementalParameters | None = None
 
     def solve(self, options: dict[str, Any], *, constant: bool = False) -> None:
         """Solve with Clarabel ``options``; the problem's status, variables and duals are set as by ``solve()``.
@@ -64,7 +75,9 @@ class ClarabelSession:
         data, chain, inverse = self.problem.get_problem_data(
             cp.CLARABEL, solver_opts=dict(options), ignore_dpp=constant
         )
-        P = sp.triu(data["P"]).tocsc() if "P" in data else sp.csc_array((data["c"].size, data["c"].size))
+        if not constant:  # the next solve recomputes only the parts of the data whose parameters changed
+            self.parameters = IncrementalParameters.install(getattr(self.problem._cache, "param_prog", None))
+        P = self._upper_triangle(data)
         q, A, b = np.asarray(data["c"], dtype=float), data["A"].tocsc(), np.asarray(data["b"], dtype=float)
         settings = CLARABEL.parse_solver_opts(False, dict(options))
         # Some settings (equilibration, the linear solver) are fixed once a solver exists.
@@ -87,6 +100,15 @@ class ClarabelSession:
             self._solver, self._data = None, None
             raise cp.error.SolverError(f"Clarabel failed: {err}") from None
         self.problem.unpack_results(raw, chain, inverse)
+
+    def _upper_triangle(self, data: dict[str, Any]) -> sp.csc_array:
+        """Clarabel's ``P`` (upper triangle, CSC); the last one again when CVXPY handed back the same matrix."""
+        source = data.get("P")
+        if source is None:
+            return sp.csc_array((data["c"].size, data["c"].size))
+        if source is not self._P_source:
+            self._P_source, self._P = source, sp.triu(source).tocsc()
+        return self._P
 
     @property
     def parametric_solves(self) -> int:
