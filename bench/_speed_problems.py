@@ -253,8 +253,8 @@ def write_files(snapshot: MarketSnapshot, folder: Path, job_text: str) -> dict[s
 
 
 # -- the same problem written for each peer ------------------------------------------------------
-#: trimtab's first Clarabel attempt (``optimizer._solver_attempts.SOLVER_ATTEMPTS["CLARABEL"][0]``); the
-#: bench checks it still is, and gives raw CVXPY (and, unless told otherwise, every peer) the same.
+#: trimtab's Clarabel tolerances (``optimizer._solver_attempts.SOLVER_ATTEMPTS["CLARABEL"][0]``); the
+#: bench checks they still are, and gives raw CVXPY (and, unless told otherwise, every peer) the same.
 TIGHT = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "equilibrate_enable": False}
 #: trimtab's objective is active variance × 1e4 ((% TE)² units); raw CVXPY and skfolio get the same.
 OBJECTIVE_SCALE = 1e4

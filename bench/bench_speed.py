@@ -50,7 +50,7 @@ from _speed_report import Table, fmt_s, interleave, quiet, timed  # bench/_speed
 from _speed_e2e import clear_caches, print_summary, section_cli_10k, section_end_to_end  # bench/_speed_e2e.py
 from trimtab.optimizer import (
     _compiled,  # private hook, for a bench only: the compile cache, cleared for "cold" runs
-    _solver_attempts,  # private, for a bench only: trimtab's first Clarabel settings, given to the peers
+    _solver_attempts,  # private, for a bench only: trimtab's Clarabel settings, shown beside the peers'
 )
 
 import trimtab
@@ -58,11 +58,18 @@ import trimtab
 DEFAULT_JOB = ROOT / "examples" / "mag7_value_quality.yaml"
 ALL_SIZES = (500, 1000, 3000, 10000)
 FRONTIER_CAPS = np.linspace(0.35, 0.08, 12)
-#: Peer settings. raw CVXPY and PyPortfolioOpt get trimtab's first attempt (sp.TIGHT). skfolio gets
-#: the same tolerances with Ruiz equilibration on (trimtab's second attempt): without it, skfolio's
-#: utility form (active variance + a large constant) ends ``optimal_inaccurate`` after ~30
-#: iterations; with it, ``optimal`` in 19, as fast as at skfolio's own defaults (1e-9).
+#: Peer settings. raw CVXPY and PyPortfolioOpt get trimtab's tolerances (sp.TIGHT: the same answer
+#: quality) with Clarabel's own linear algebra. skfolio gets the same tolerances with Ruiz
+#: equilibration on (trimtab's second attempt): without it, skfolio's utility form (active variance
+#: + a large constant) ends ``optimal_inaccurate`` after ~30 iterations; with it, ``optimal`` in 19,
+#: as fast as at skfolio's own defaults (1e-9). trimtab's own first attempt on a quadratic program
+#: also turns Clarabel's iterative refinement off (and factors a dense Σ with ``faer``): the row
+#: "raw CVXPY, trimtab's settings" gives raw CVXPY exactly that, so what is trimtab's engineering
+#: of the solver and what is its overhead over CVXPY can be read apart.
 SKFOLIO_SETTINGS = {**sp.TIGHT, "equilibrate_enable": True}
+#: trimtab's first Clarabel attempt on a quadratic program (and with a dense Σ).
+TRIMTAB_QP = dict(_solver_attempts.QUADRATIC_FIRST)
+TRIMTAB_DENSE_QP = {**_solver_attempts.QUADRATIC_FIRST, **_solver_attempts.DENSE_LINEAR_ALGEBRA}
 
 
 # -- timing -------------------------------------------------------------------------------------
@@ -123,6 +130,17 @@ def section_size(p: sp.SpeedProblem, repeat: int, agreement: dict, with_pypfopt:
             t.add("↳ Clarabel's own solve (raw CVXPY)", problem.solver_stats.solve_time)
             note("raw CVXPY (cold)", w, problem.solver_stats, status=problem.status)
 
+    def raw_as_trimtab(t):
+        def run():
+            problem, w = sp.raw_cvxpy_problem(p)
+            problem.solve(solver="CLARABEL", **TRIMTAB_QP)
+            return problem, w.value
+        seconds, (problem, w) = timed(run)
+        if t is not None:
+            t.add("raw CVXPY, trimtab's settings (cold)", seconds)
+            t.add("↳ Clarabel's own solve (raw CVXPY, trimtab's settings)", problem.solver_stats.solve_time)
+            note("raw CVXPY, trimtab's settings (cold)", w, problem.solver_stats, status=problem.status)
+
     make, X = sp.skfolio_model(p, SKFOLIO_SETTINGS)
 
     def skfolio(t):
@@ -137,7 +155,7 @@ def section_size(p: sp.SpeedProblem, repeat: int, agreement: dict, with_pypfopt:
             t.add("↳ Clarabel's own solve (skfolio)", fitted.problem_.solver_stats.solve_time)
             note("skfolio MeanRisk (factor prior)", fitted.weights_, fitted.problem_.solver_stats, status=fitted.problem_.status)
 
-    engines = {"cold": cold, "resolve": resolve, "raw": raw, "skfolio": skfolio}
+    engines = {"cold": cold, "resolve": resolve, "raw": raw, "raw_as_trimtab": raw_as_trimtab, "skfolio": skfolio}
     if with_pypfopt:
         covariance = sp.dense_covariance(p)
 
@@ -207,6 +225,16 @@ def section_full_covariance(job_text: str, repeat: int, agreement: dict) -> Tabl
             t.add("raw CVXPY (quad_form on Σ, cold)", seconds)
             note("raw CVXPY (quad_form on Σ, cold)", w)
 
+    def raw_as_trimtab(t):
+        def run():
+            problem, w = sp.raw_cvxpy_dense_problem(p, covariance)
+            problem.solve(solver="CLARABEL", **TRIMTAB_DENSE_QP)
+            return w.value
+        seconds, w = timed(run)
+        if t is not None:
+            t.add("raw CVXPY, trimtab's settings (cold)", seconds)
+            note("raw CVXPY, trimtab's settings (cold)", w)
+
     def pypfopt(t):
         def run():
             with quiet():
@@ -216,7 +244,7 @@ def section_full_covariance(job_text: str, repeat: int, agreement: dict) -> Tabl
             t.add("PyPortfolioOpt (same Σ)", seconds)
             note("PyPortfolioOpt (same Σ)", w)
 
-    interleave(table, {"cold": cold, "resolve": resolve, "raw": raw, "pypfopt": pypfopt}, repeat)
+    interleave(table, {"cold": cold, "resolve": resolve, "raw": raw, "raw_as_trimtab": raw_as_trimtab, "pypfopt": pypfopt}, repeat)
     reference = statistics.median(te["trimtab cold"])
     agreement[p.label] = {row: max(abs(v - reference) for v in vals) for row, vals in te.items() if row != "trimtab cold"}
     agreement[p.label]["_te"] = reference
@@ -312,7 +340,9 @@ def main() -> None:
           "rows rotate each round;\n"
           "ratios: min ÷ min, and the median over rounds of the per-round ratio (a round's rows run back to back)")
     if {k: first.get(k) for k in sp.TIGHT} != sp.TIGHT:
-        print(f"NOTE: trimtab's first Clarabel attempt is now {first}, not {sp.TIGHT} (given to raw CVXPY and PyPortfolioOpt)")
+        print(f"NOTE: trimtab's Clarabel tolerances are now {first}, not {sp.TIGHT} (given to raw CVXPY and PyPortfolioOpt)")
+    print(f"peers get trimtab's tolerances {sp.TIGHT}; trimtab's first attempt on a QP: {TRIMTAB_QP} "
+          f"(dense Σ: {TRIMTAB_DENSE_QP}), given to the rows 'raw CVXPY, trimtab's settings'")
 
     job_text = DEFAULT_JOB.read_text()
     job = trimtab.loads_job(job_text, source=str(DEFAULT_JOB), base_dir=DEFAULT_JOB.parent)
