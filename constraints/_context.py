@@ -375,8 +375,11 @@ class BuildContext:
         """``√κ`` (1,): the benchmark's risk that no portfolio of the assets tracks (0 for constituent weights)."""
         return self._residual_risk
 
-    @property
+    @cached_property
     def tracking_error(self) -> cp.Expression:
-        """Annualized ex-ante tracking error ``√(‖factor‖² + ‖specific‖² + κ)`` as a second-order-cone expression."""
+        """Annualized ex-ante tracking error ``√(‖factor‖² + ‖specific‖² + κ)`` as a second-order-cone expression.
+
+        Built once (its value is read after every solve; building it costs more than evaluating it).
+        """
         factor, specific = self.active_risk_terms
         return cp.norm(cp.hstack([factor, specific, self._residual_risk]), 2)
