@@ -13,6 +13,12 @@ import pandas as pd
 
 from trimtab.constraints import BINDING_TOLERANCE, BuiltConstraint, Measurement
 
+#: A tracking error below this (annualized, fraction: 1e-8 %) is zero to rounding — the target is
+#: the benchmark. ``∂TE/∂bound = −dual / (2·TE)`` is not defined there (``√·`` at 0): both are
+#: rounding noise, and the ratio of two noises changed from run to run (−0.0027, then −0.0020).
+#: A report says ``nan`` (not defined) instead; a zero dual still reports 0.
+ZERO_TRACKING_ERROR = 1e-10
+
 from ._result_html import portfolio_html
 from ._tax_report import TaxReport, WashSaleReport
 
@@ -47,7 +53,8 @@ class ConstraintReport:
     marginal_te : float
         Change in annualized tracking error per unit of relaxation, ``−dual / (2·TE)``
         (≤ 0: relaxing a binding rule lowers TE). Per 0.01 of relaxation (1 % of NAV, or
-        0.01 σ) it is ``marginal_te × 0.01``; × 10 000 more for basis points.
+        0.01 σ) it is ``marginal_te × 0.01``; × 10 000 more for basis points. ``nan`` when
+        the tracking error is zero to rounding (``ZERO_TRACKING_ERROR``) and the dual is not 0.
     binding : bool
         True when ``slack`` ≤ 1e-6.
     row : str or None
@@ -79,7 +86,7 @@ class ConstraintReport:
         dual = abs(dual) if math.isfinite(dual) else dual
         if dual == 0.0:
             marginal = 0.0
-        elif tracking_error > 0 and math.isfinite(dual):
+        elif tracking_error > ZERO_TRACKING_ERROR and math.isfinite(dual):
             marginal = -dual / (2.0 * tracking_error)
         else:
             marginal = float("nan")
