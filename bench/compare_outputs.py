@@ -16,7 +16,9 @@ What it captures, per item a text file under DIR:
   JSON, FIX, manifest) written by ``trimtab export`` from the default job's run;
 * the notebooks: every text output (printed values, tables) of each executed notebook.
 
-``compare`` prints the items that differ (a unified diff of the first lines) and exits 1 if any.
+``compare`` prints the items that differ (a unified diff of the first lines) and exits 1 if any;
+with ``--tolerance 1e-8`` an item whose text differs only in numbers that close (relative above
+1) is listed as equal within it, not as differing.
 """
 
 from __future__ import annotations
@@ -136,20 +138,61 @@ def _comparable(path: Path) -> str:
     return text
 
 
-def compare(before: Path, after: Path) -> int:
-    names = sorted({p.name for p in before.iterdir()} | {p.name for p in after.iterdir()})
-    differ = 0
+#: A number in captured text (dates and ids split into numbers too, and compare exactly as text).
+_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def _numbers_within(a: str, b: str, tolerance: float) -> bool:
+    """Same text but for numbers, each pair within ``tolerance`` (absolute, relative above 1)."""
+    if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
+        return False
+    pairs = zip(_NUMBER.findall(a), _NUMBER.findall(b), strict=True)
+    return all(abs(float(x) - float(y)) <= tolerance * max(1.0, abs(float(x))) for x, y in pairs)
+
+
+#: Content addresses: the export batch id (as-of date and a hash of the targets), SHA-256 digests,
+#: and the FIX checksum over a message holding the batch id. They change with any digit of the
+#: targets, so a comparison within a tolerance sets them aside (the content they hash is compared).
+_CONTENT_HASHES = (
+    (re.compile(r"\b\d{8}-[0-9a-f]{12}\b"), "<batch>"),
+    (re.compile(r"\b[0-9a-f]{64}\b"), "<sha256>"),
+    (re.compile(r"\x0110=\d{3}\x01"), "\x0110=<checksum>\x01"),
+)
+
+
+def _unhashed(text: str) -> str:
+    for pattern, replacement in _CONTENT_HASHES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def compare(before: Path, after: Path, tolerance: float = 0.0) -> int:
+    """Print the items that differ; with ``tolerance``, numbers within it count as equal (issue 13: 1e-8).
+
+    With a tolerance, items are paired and read with their content hashes set aside (``_CONTENT_HASHES``).
+    """
+    key = _unhashed if tolerance > 0 else (lambda name: name)
+    files_a, files_b = ({key(p.name): p for p in folder.iterdir()} for folder in (before, after))
+    names = sorted(set(files_a) | set(files_b))
+    differ = close = 0
     for name in names:
-        a, b = before / name, after / name
-        if not a.exists() or not b.exists():
-            print(f"only in {'after' if b.exists() else 'before'}: {name}")
+        a, b = files_a.get(name), files_b.get(name)
+        if a is None or b is None:
+            print(f"only in {'after' if b is not None else 'before'}: {name}")
             differ += 1
             continue
-        if _comparable(a) != _comparable(b):
-            differ += 1
-            diff = difflib.unified_diff(_comparable(a).splitlines(), _comparable(b).splitlines(), "before", "after", lineterm="")
-            print(f"differs: {name}\n" + "\n".join(list(diff)[:20]))
-    print(f"{len(names) - differ} of {len(names)} items identical")
+        text_a, text_b = (key(_comparable(path)) for path in (a, b))
+        if text_a == text_b:
+            continue
+        if tolerance > 0 and _numbers_within(text_a, text_b, tolerance):
+            close += 1
+            print(f"equal within {tolerance:g} (not to the digit): {name}")
+            continue
+        differ += 1
+        diff = difflib.unified_diff(text_a.splitlines(), text_b.splitlines(), "before", "after", lineterm="")
+        print(f"differs: {name}\n" + "\n".join(list(diff)[:20]))
+    identical = len(names) - differ - close
+    print(f"{identical} of {len(names)} items identical" + (f", {close} equal within {tolerance:g}" if tolerance > 0 else ""))
     return 1 if differ else 0
 
 
@@ -162,11 +205,12 @@ def main() -> int:
     cmp_ = sub.add_parser("compare")
     cmp_.add_argument("before", type=Path)
     cmp_.add_argument("after", type=Path)
+    cmp_.add_argument("--tolerance", type=float, default=0.0, help="numbers this close count as equal (e.g. 1e-8)")
     args = parser.parse_args()
     if args.command == "capture":
         capture(args.dir, args.skip_notebooks)
         return 0
-    return compare(args.before, args.after)
+    return compare(args.before, args.after, args.tolerance)
 
 
 if __name__ == "__main__":
