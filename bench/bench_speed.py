@@ -128,27 +128,19 @@ def section_size(p: sp.SpeedProblem, repeat: int, agreement: dict, with_pypfopt:
             note("trimtab re-solve", res.weights.to_numpy(), stats, status=res.diagnostics.attempts)
             note("trimtab re-solve, MAG7 cap 0.19", res2.weights.to_numpy(), stats2, 0.19, res2.diagnostics.attempts)
 
-    def raw(t):
-        def run():
-            problem, w = sp.raw_cvxpy_problem(p)
-            problem.solve(solver="CLARABEL", **sp.TIGHT)
-            return problem, w.value
-        seconds, (problem, w) = timed(run)
-        if t is not None:
-            t.add("raw CVXPY (cold)", seconds)
-            t.add("↳ Clarabel's reported solve_time (raw CVXPY)", problem.solver_stats.solve_time)
-            note("raw CVXPY (cold)", w, problem.solver_stats, status=problem.status)
-
-    def raw_as_trimtab(t):
-        def run():
-            problem, w = sp.raw_cvxpy_problem(p)
-            problem.solve(solver="CLARABEL", **TRIMTAB_QP)
-            return problem, w.value
-        seconds, (problem, w) = timed(run)
-        if t is not None:
-            t.add("raw CVXPY, trimtab's settings (cold)", seconds)
-            t.add("↳ Clarabel's reported solve_time (raw CVXPY, trimtab's settings)", problem.solver_stats.solve_time)
-            note("raw CVXPY, trimtab's settings (cold)", w, problem.solver_stats, status=problem.status)
+    def raw_cvxpy(label: str, options: dict):
+        """A timed engine: the problem by hand in CVXPY, solved by Clarabel with ``options``."""
+        def engine(t):
+            def run():
+                problem, w = sp.raw_cvxpy_problem(p)
+                problem.solve(solver="CLARABEL", **options)
+                return problem, w.value
+            seconds, (problem, w) = timed(run)
+            if t is not None:
+                t.add(f"raw CVXPY{label} (cold)", seconds)
+                t.add(f"↳ Clarabel's reported solve_time (raw CVXPY{label})", problem.solver_stats.solve_time)
+                note(f"raw CVXPY{label} (cold)", w, problem.solver_stats, status=problem.status)
+        return engine
 
     make, X = sp.skfolio_model(p, SKFOLIO_SETTINGS)
 
@@ -164,7 +156,10 @@ def section_size(p: sp.SpeedProblem, repeat: int, agreement: dict, with_pypfopt:
             t.add("↳ Clarabel's reported solve_time (skfolio)", fitted.problem_.solver_stats.solve_time)
             note("skfolio MeanRisk (factor prior)", fitted.weights_, fitted.problem_.solver_stats, status=fitted.problem_.status)
 
-    engines = {"cold": cold, "resolve": resolve, "raw": raw, "raw_as_trimtab": raw_as_trimtab, "skfolio": skfolio}
+    engines = {
+        "cold": cold, "resolve": resolve, "raw": raw_cvxpy("", sp.TIGHT),
+        "raw_as_trimtab": raw_cvxpy(", trimtab's settings", TRIMTAB_QP), "skfolio": skfolio,
+    }
     if with_pypfopt:
         covariance = sp.dense_covariance(p)
 
