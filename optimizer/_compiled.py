@@ -136,13 +136,13 @@ class CompiledProblem:
             self.hard += self.taxes.constraints
         #: True when the objective is active variance alone (no soft rules, no costs, no taxes).
         self.other_terms_are_zero = costs is None and taxes is None and all(b.spec.soft is None for b in self.built)
+        #: The objective is the quadratic on a dense n×n covariance (Clarabel factors it with ``faer``).
+        self.full_covariance = dense_covariance is not None
         #: A solve not repeated minimizes the tracking error itself (a cone), not its square: see ``_objective``.
         self.one_shot_cone = minimizes_tracking_error(
-            universe.n_assets, other_terms=not self.other_terms_are_zero, dense=dense_covariance is not None,
+            universe.n_assets, other_terms=not self.other_terms_are_zero, dense=self.full_covariance,
             cardinality=cardinality is not None,
         )
-        #: The objective holds a dense n×n covariance (Clarabel factors it with ``faer``, see ``_solver_attempts``).
-        self.dense_covariance = dense_covariance is not None
         self.objective = risk_objective(self.context, dense_covariance=dense_covariance) + self.other_terms
         #: The parametric (DPP) problem, compiled once and re-solved.
         self.problem = cp.Problem(cp.Minimize(self.objective), self.hard)
@@ -247,10 +247,8 @@ class CompiledProblem:
         """
         attempts: list[str] = []
         inaccurate: Solution | None = None
-        attempts_for = solver_attempts(
-            solver, equilibrate_first=self.taxes is not None, quadratic=self.session(problem).quadratic,
-            dense=self.dense_covariance,
-        )
+        taxes, quadratic = self.taxes is not None, self.session(problem).quadratic
+        attempts_for = solver_attempts(solver, equilibrate_first=taxes, quadratic=quadratic, dense=self.full_covariance)
         for name, options in attempts_for:
             if inaccurate is not None and name != inaccurate.solver:
                 break  # a verified answer from the primary solver beats a slow fallback

@@ -89,7 +89,7 @@ def test_dense_covariance_is_factored_with_faer_and_matches_refined_cvxpy(make_t
     seen = _first_options(monkeypatch)
     _compiled._CACHE.clear()
     prepared = trimtab.prepare(loads_job(JOB), snapshot=snapshot, risk_model=model)
-    assert prepared.problem.dense_covariance
+    assert prepared.problem.full_covariance
     result = prepared.solve(one_shot=True)
     assert result.diagnostics.attempts == ("CLARABEL: optimal",)
     assert seen[0] == {**QUADRATIC_FIRST, **DENSE_LINEAR_ALGEBRA}
