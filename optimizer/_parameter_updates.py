@@ -13,9 +13,9 @@ and recomputes a part only when one of the parameter entries that part depends o
 otherwise it returns the part computed last time. A part's value is a function of those
 entries alone, so the data handed to the solver are the same, bit for bit, as CVXPY's.
 
-Written against CVXPY 1.5–1.9's ``ParamConeProg`` (``q``, ``reduced_A``, ``reduced_P``,
-``param_id_to_col``...). A problem without those attributes, with variable-bound tensors, or a
-call with other arguments than ``quad_obj`` runs CVXPY's own method unchanged.
+Written against (and tested with) CVXPY 1.9's ``ParamConeProg`` (``q``, ``reduced_A``,
+``reduced_P``, ``param_id_to_col``...). A problem without those attributes, with variable-bound
+tensors, or a call with other arguments than ``quad_obj`` runs CVXPY's own method unchanged.
 """
 
 from __future__ import annotations
