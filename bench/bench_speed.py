@@ -77,6 +77,11 @@ TRIMTAB_DENSE_QP = {**_solver_attempts.QUADRATIC_FIRST, **_solver_attempts.DENSE
 
 
 # -- timing -------------------------------------------------------------------------------------
+def clarabel_call_seconds(prepared: trimtab.PreparedProblem) -> float:
+    """Wall-clock seconds of the last Clarabel ``solve()`` call (its reported solve_time: ~4.5 ms more at 500 names)."""
+    return prepared.problem.session(prepared.problem.solved).solve_seconds
+
+
 def section_size(p: sp.SpeedProblem, repeat: int, agreement: dict, with_pypfopt: bool) -> Table:
     table = Table(f"{p.label}: {p.n} names, {p.risk_model.n_factors} factors — data and risk model given")
     job, snap, model = p.job, p.snapshot, p.risk_model
@@ -109,16 +114,13 @@ def section_size(p: sp.SpeedProblem, repeat: int, agreement: dict, with_pypfopt:
             note("trimtab cold", res.weights.to_numpy(), pp.problem.solved.solver_stats, status=res.diagnostics.attempts)
             te["trimtab (reported)"].append(res.diagnostics.tracking_error)
 
-    def clarabel_call() -> float:
-        """Wall-clock seconds of the last Clarabel ``solve()`` call (its reported solve_time is ~4.5 ms more)."""
-        return prepared.problem.session(prepared.problem.solved).solve_seconds
-
     def resolve(t):
         prepared.solve()  # back to the job's own bounds (the previous round left 0.19)
         seconds, res = timed(prepared.solve)
-        stats, call = prepared.problem.solved.solver_stats, clarabel_call()  # this solve's (each solve makes new stats)
+        # this solve's statistics (each solve makes new ones) and the wall time of its Clarabel call
+        stats, call = prepared.problem.solved.solver_stats, clarabel_call_seconds(prepared)
         seconds2, res2 = timed(lambda: prepared.solve({mag7_row: [0.19]}))
-        stats2, call2 = prepared.problem.solved.solver_stats, clarabel_call()
+        stats2, call2 = prepared.problem.solved.solver_stats, clarabel_call_seconds(prepared)
         if t is not None:
             t.add("trimtab re-solve", seconds)
             t.add("↳ Clarabel's solve() call, wall (that re-solve)", call)
@@ -216,28 +218,21 @@ def section_full_covariance(job_text: str, repeat: int, agreement: dict) -> Tabl
         seconds, res = timed(prepared.solve)
         if t is not None:
             t.add("trimtab re-solve", seconds)
-            t.add("↳ Clarabel's solve() call, wall (that re-solve)", prepared.problem.session(prepared.problem.solved).solve_seconds)
+            t.add("↳ Clarabel's solve() call, wall (that re-solve)", clarabel_call_seconds(prepared))
             note("trimtab re-solve", res.weights.to_numpy())
 
-    def raw(t):
-        def run():
-            problem, w = sp.raw_cvxpy_dense_problem(p, covariance)
-            problem.solve(solver="CLARABEL", **sp.TIGHT)
-            return w.value
-        seconds, w = timed(run)
-        if t is not None:
-            t.add("raw CVXPY (quad_form on Σ, cold)", seconds)
-            note("raw CVXPY (quad_form on Σ, cold)", w)
-
-    def raw_as_trimtab(t):
-        def run():
-            problem, w = sp.raw_cvxpy_dense_problem(p, covariance)
-            problem.solve(solver="CLARABEL", **TRIMTAB_DENSE_QP)
-            return w.value
-        seconds, w = timed(run)
-        if t is not None:
-            t.add("raw CVXPY, trimtab's settings (cold)", seconds)
-            note("raw CVXPY, trimtab's settings (cold)", w)
+    def raw_cvxpy(row: str, options: dict):
+        """A timed engine: ``quad_form`` on Σ written by hand in CVXPY, solved by Clarabel with ``options``."""
+        def engine(t):
+            def run():
+                problem, w = sp.raw_cvxpy_dense_problem(p, covariance)
+                problem.solve(solver="CLARABEL", **options)
+                return w.value
+            seconds, w = timed(run)
+            if t is not None:
+                t.add(row, seconds)
+                note(row, w)
+        return engine
 
     def pypfopt(t):
         def run():
@@ -248,7 +243,11 @@ def section_full_covariance(job_text: str, repeat: int, agreement: dict) -> Tabl
             t.add("PyPortfolioOpt (same Σ)", seconds)
             note("PyPortfolioOpt (same Σ)", w)
 
-    interleave(table, {"cold": cold, "resolve": resolve, "raw": raw, "raw_as_trimtab": raw_as_trimtab, "pypfopt": pypfopt}, repeat)
+    engines = {
+        "cold": cold, "resolve": resolve, "raw": raw_cvxpy("raw CVXPY (quad_form on Σ, cold)", sp.TIGHT),
+        "raw_as_trimtab": raw_cvxpy("raw CVXPY, trimtab's settings (cold)", TRIMTAB_DENSE_QP), "pypfopt": pypfopt,
+    }
+    interleave(table, engines, repeat)
     reference = statistics.median(te["trimtab cold"])
     agreement[p.label] = {row: max(abs(v - reference) for v in vals) for row, vals in te.items() if row != "trimtab cold"}
     agreement[p.label]["_te"] = reference
