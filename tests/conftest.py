@@ -31,12 +31,6 @@ def toy():
     return toy_data.make_toy()
 
 
-@pytest.fixture(scope="session")
-def make_toy():
-    """``toy_data.make_toy(n, k, seed)``: a random universe of another size."""
-    return toy_data.make_toy
-
-
 def _tree_root() -> str:
     """The folder whose ``trimtab`` the tests import: site-packages, or the repository root."""
     import trimtab

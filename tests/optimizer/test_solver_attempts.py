@@ -17,6 +17,8 @@ from trimtab.models import risk_model_from_covariance
 from trimtab.optimizer import _clarabel_session, _compiled
 from trimtab.optimizer._solver_attempts import DENSE_LINEAR_ALGEBRA, QUADRATIC_FIRST, SOLVER_ATTEMPTS, solver_attempts
 
+from ..toy_data import make_toy
+
 JOB = """
 name: attempts
 constraints:
@@ -82,7 +84,7 @@ def test_factor_model_qp_starts_without_refinement_and_matches_refined_cvxpy(toy
     np.testing.assert_allclose(result.weights.to_numpy(), weights, atol=1e-6)
 
 
-def test_dense_covariance_is_factored_with_faer_and_matches_refined_cvxpy(make_toy, monkeypatch):
+def test_dense_covariance_is_factored_with_faer_and_matches_refined_cvxpy(monkeypatch):
     snapshot, factor_model = make_toy(240, 4, 3)  # ≥ 200 names: the objective is the quadratic on Σ
     model = risk_model_from_covariance(factor_model.covariance(), name="dense")
     assert not np.any(model.specific_vol > 0)
