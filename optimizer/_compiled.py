@@ -40,7 +40,7 @@ from ._costs import build_costs
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import Diagnosis, diagnose
 from ._objective import (
-    CONE_OBJECTIVE_MIN_ASSETS,
+    CONSTANT_COMPILE_MIN_ASSETS,
     OBJECTIVE_SCALE,
     dual_to_variance,
     minimizes_tracking_error,
@@ -147,10 +147,8 @@ class CompiledProblem:
         #: The parametric (DPP) problem, compiled once and re-solved.
         self.problem = cp.Problem(cp.Minimize(self.objective), self.hard)
         self._cone: cp.Problem | None = None
-        #: A large problem with a cone in its rules (a TE or risk cap, market impact) compiles with constant
-        #: data at every solve: CVXPY's parametric compile of a cone needs memory ∝ variables × parameter
-        #: entries (8.9 GiB and 20 s at 3,000 names with a TE cap), the constant one a fraction of a second.
-        self.compile_per_solve = universe.n_assets >= CONE_OBJECTIVE_MIN_ASSETS and not self.problem.is_qp()
+        #: A large problem with a cone in its rules compiles with constant data at every solve (see the constant).
+        self.compile_per_solve = universe.n_assets >= CONSTANT_COMPILE_MIN_ASSETS and not self.problem.is_qp()
         #: The CVXPY problem of the last solve (``problem``, the one-shot cone, or a relaxed or holdings-count variant).
         self.solved: cp.Problem = self.problem
         if not self.problem.is_dcp(dpp=True):

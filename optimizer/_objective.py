@@ -18,12 +18,19 @@ from trimtab.constraints import BuildContext, BuiltConstraint
 OBJECTIVE_SCALE = 1e4
 
 #: From this many assets a solve not repeated (compiled with constant data) of a problem minimizing
-#: tracking error alone minimizes ``TE`` (a cone) rather than ``TE²`` (a quadratic): Clarabel's
-#: iterations on the cone are cheaper (no auxiliary variable per factor and asset), which wins from
-#: about 1,500 names — Clarabel's time on the default rules, cone ÷ quadratic: 1.07 at 500 names,
-#: 1.2 at 1,000, 0.7 at 2,000, 0.65 at 3,000, 0.26 at 10,000 (the quadratic needs fewer iterations
-#: on small problems). Same portfolio to the solver's tolerance: TE equal to ~1e-10, weights ~1e-7.
-CONE_OBJECTIVE_MIN_ASSETS = 1500
+#: tracking error alone minimizes ``TE`` (a cone) rather than ``TE²`` (a quadratic). Clarabel's
+#: time on the default rules (synthetic markets; min and median of 5 cold solves), cone ÷ quadratic,
+#: with the quadratic's first attempt without iterative refinement (``_solver_attempts``) — the cone
+#: needs refinement to end ``optimal``: 1.0 / 1.1 at 2,000 names, 1.22 / 1.27 at 3,000, 0.95 / 0.89
+#: at 4,000, 1.07 / 0.89 at 5,000, 0.34 at 10,000. Below 4,000 the two are even or the quadratic wins,
+#: and its answer is the more accurate (worst rule violation ~1e-10 against the cone's ~5e-9); from
+#: 4,000 the cone's cheaper iterations win. Same portfolio to the solver's tolerance: TE ~1e-10.
+CONE_OBJECTIVE_MIN_ASSETS = 4000
+
+#: From this many assets a problem with a cone among its rules (a TE or risk cap, market impact)
+#: compiles with constant data at every solve: CVXPY's parametric compile of a cone needs memory ∝
+#: variables × parameter entries (8.9 GiB and 20 s at 3,000 names with a TE cap).
+CONSTANT_COMPILE_MIN_ASSETS = 1500
 
 
 def minimizes_tracking_error(n_assets: int, *, other_terms: bool, dense: bool, cardinality: bool) -> bool:

@@ -16,7 +16,9 @@ from trimtab.optimizer import _compiled, _objective
 
 from ..toy_data import make_toy
 
-N = _objective.CONE_OBJECTIVE_MIN_ASSETS  # the smallest universe that takes the cone
+#: The smallest universe compiled with constant data when a rule is a cone; the tests below lower the
+#: cone objective's threshold to it (a universe of 4,000 names would make them slow).
+N = _objective.CONSTANT_COMPILE_MIN_ASSETS
 
 JOB = """
 name: large
@@ -31,6 +33,23 @@ constraints:
 @pytest.fixture(scope="module")
 def large():
     return make_toy(n=N, k=6, seed=3)
+
+
+@pytest.fixture(autouse=True)
+def cone_from_n(request, monkeypatch):
+    if "default_threshold" not in request.node.name:
+        monkeypatch.setattr(_objective, "CONE_OBJECTIVE_MIN_ASSETS", N)
+
+
+def test_at_the_default_threshold_a_universe_below_4000_names_one_shot_solves_the_quadratic(large):
+    snapshot, model = large
+    assert _objective.CONE_OBJECTIVE_MIN_ASSETS == 4000 > N
+    prepared, result = _solve(JOB, snapshot, model)
+    assert not prepared.problem.one_shot_cone and prepared.problem.solved is prepared.problem.problem
+    assert prepared.problem.solved.objective.expr.is_quadratic()
+    assert result.diagnostics.status == "optimal"
+    # its one-shot solve still compiles with constant data (no parametric compile for one solve)
+    assert prepared.problem.session(prepared.problem.problem).constant_solves == 1
 
 
 def _solve(job_text, snapshot, model, *, one_shot=True, overrides=None):
