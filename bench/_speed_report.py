@@ -12,6 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+#: Rows of Clarabel's own calls in a trimtab re-solve (the data update, solve(), reading x and z), wall clock.
+CLARABEL_RESOLVE_ROW = "↳ Clarabel's own calls, wall (that re-solve)"
+CLARABEL_CAP_ROW = "↳ Clarabel's own calls, wall (cap 0.19)"
+
 
 class Table:
     """Timings (and TE / violation / iteration notes) of one section's rows."""
