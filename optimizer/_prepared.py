@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,19 @@ SHORT_HISTORY_RULE = "short history: not bought"
 
 #: How the summary names a benchmark given by constituent weights (as of the data's date).
 BENCHMARK_WEIGHTS_FORM = "constituent weights at the as-of date"
+
+
+class ReportConstants(NamedTuple):
+    """What every report of one prepared job shares, read off its data once (pandas look-ups cost ~1 ms a solve)."""
+
+    sectors: pd.Series
+    characteristic_names: tuple[str, ...]
+    characteristics: np.ndarray
+    group_masks: dict[str, np.ndarray]
+    as_of: pd.Timestamp
+    benchmark_form: str
+    short_history: tuple[str, ...]
+    warnings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,26 @@ class PreparedProblem:
         """Absolute path of the job's YAML file, or "" for a job not read from a file (looked up once)."""
         source = Path(self.job.source)
         return str(source.resolve()) if source.is_file() else ""
+
+    @cached_property
+    def report_constants(self) -> ReportConstants:
+        """The parts of every report that depend on the data alone (the data of a prepared job never changes)."""
+        data, snapshot = self.data, self.data.snapshot
+        groups = {name: data.group_mask(members) for name, members in snapshot.groups.items()}
+        for constraint in self.job.constraints:
+            members = constraint.defined_group(data)
+            if members is not None:
+                groups[constraint.subject] = data.group_mask(members)
+        return ReportConstants(
+            sectors=snapshot.sectors,
+            characteristic_names=tuple(str(c) for c in snapshot.characteristics.columns),
+            characteristics=snapshot.characteristics.to_numpy(dtype=float),
+            group_masks=groups,
+            as_of=pd.Timestamp(snapshot.as_of),
+            benchmark_form=data.benchmark_risk.description if data.index_risk is not None else BENCHMARK_WEIGHTS_FORM,
+            short_history=tuple(snapshot.short_history),
+            warnings=_warnings(snapshot),
+        )
 
     def diagnose(self) -> Diagnosis:
         """Whether the job's constraints can all hold on this data; if not, an irreducible conflict."""
@@ -266,12 +300,7 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
         index=prepared.sector_rows,
         columns=SECTOR_COLUMNS,
     )
-    groups = {name: data.group_mask(members) for name, members in snapshot.groups.items()}
-    for constraint in job.constraints:
-        members = constraint.defined_group(data)
-        if members is not None:
-            groups[constraint.subject] = data.group_mask(members)
-    chars = snapshot.characteristics.to_numpy(dtype=float)
+    constants = prepared.report_constants
     diagnostics = Diagnostics(
         status=solution.status,
         solver=solution.solver,
@@ -284,9 +313,9 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
         active_share=float(0.5 * np.abs(active).sum()),
         turnover=float(np.abs(w - w0).sum()),
         names_held=int((w > HELD_THRESHOLD).sum()),
-        groups={name: {"target": float(mask @ w), "benchmark": float(mask @ wb)} for name, mask in groups.items()},
+        groups={name: {"target": float(mask @ w), "benchmark": float(mask @ wb)} for name, mask in constants.group_masks.items()},
         sectors=sectors,
-        active_exposures=dict(zip(snapshot.characteristics.columns, (chars.T @ active).tolist())),
+        active_exposures=dict(zip(constants.characteristic_names, (constants.characteristics.T @ active).tolist())),
         constraints=solution.reports,
         attempts=solution.attempts,
         costs=expected_costs(data, job.costs, w) if job.costs is not None else None,
@@ -298,8 +327,8 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
         weights=pd.Series(w, index=ids, name="target_weight"),
         benchmark=pd.Series(wb, index=ids, name="benchmark_weight"),
         holdings=pd.Series(w0, index=ids, name="current_weight"),
-        sectors=snapshot.sectors,
-        as_of=pd.Timestamp(snapshot.as_of),
+        sectors=constants.sectors,
+        as_of=constants.as_of,
         dataset=snapshot.dataset,
         job_name=job.name,
         job_sha256=job.sha256,
@@ -307,9 +336,9 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
         diagnostics=diagnostics,
         job_source=prepared.job_source,
         input_files=prepared.input_files,
-        benchmark_form=data.benchmark_risk.description if data.index_risk is not None else BENCHMARK_WEIGHTS_FORM,
-        short_history=tuple(snapshot.short_history),
-        warnings=_warnings(snapshot),
+        benchmark_form=constants.benchmark_form,
+        short_history=constants.short_history,
+        warnings=constants.warnings,
     )
 
 
