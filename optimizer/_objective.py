@@ -1,8 +1,8 @@
 """The objective's risk term and its units, shared by the compiled problem and the holdings-count solver.
 
-The risk term is ``S·TE²`` (``S`` = :data:`OBJECTIVE_SCALE`, so it reads in (% TE)²), or, for a
-solve not repeated when nothing else is minimized and the universe is large, ``√S·TE`` itself —
-a second-order cone; soft rules add their penalties.
+The risk term is ``S·TE²`` (``S`` = :data:`OBJECTIVE_SCALE`, so it reads in (% TE)²), or, when
+nothing else is minimized and the universe is large, ``√S·TE`` itself — a second-order cone;
+soft rules add their penalties.
 """
 
 from __future__ import annotations
@@ -17,14 +17,17 @@ from trimtab.constraints import BuildContext, BuiltConstraint
 #: Objective = this × active variance, so it reads in (% TE)²: keeps solver tolerances meaningful.
 OBJECTIVE_SCALE = 1e4
 
-#: From this many assets a solve not repeated (compiled with constant data) of a problem minimizing
-#: tracking error alone minimizes ``TE`` (a cone) rather than ``TE²`` (a quadratic). Clarabel's
-#: time on the default rules (synthetic markets; min and median of 5 cold solves), cone ÷ quadratic,
-#: with the quadratic's first attempt without iterative refinement (``_solver_attempts``) — the cone
-#: needs refinement to end ``optimal``: 1.0 / 1.1 at 2,000 names, 1.22 / 1.27 at 3,000, 0.95 / 0.89
-#: at 4,000, 1.07 / 0.89 at 5,000, 0.34 at 10,000. Below 4,000 the two are even or the quadratic wins,
-#: and its answer is the more accurate (worst rule violation ~1e-10 against the cone's ~5e-9); from
-#: 4,000 the cone's cheaper iterations win. Same portfolio to the solver's tolerance: TE ~1e-10.
+#: From this many assets every solve of a problem minimizing tracking error alone minimizes ``TE``
+#: (a cone, compiled with constant data at each solve) rather than ``TE²`` (a quadratic, whose
+#: parametric form is compiled once and re-solved). Clarabel's time on the default rules (synthetic
+#: markets; min and median of 5 cold solves), cone ÷ quadratic, with the quadratic's first attempt
+#: without iterative refinement (``_solver_attempts``) — the cone needs refinement to end
+#: ``optimal``: 1.0 / 1.1 at 2,000 names, 1.22 / 1.27 at 3,000, 0.95 / 0.89 at 4,000, 1.07 / 0.89 at
+#: 5,000, 0.34 at 10,000. A re-solve (a bound moved), the cone compiled again ÷ the quadratic's
+#: parametric form: 1.08 / 1.10 at 4,000, 1.16 / 0.96 at 5,000, 0.74 / 0.61 at 6,000, 0.34 / 0.35 at
+#: 10,000 (1.5 against 4.4 s). Below 4,000 the two are even or the quadratic wins, and its answer is
+#: the more accurate (worst rule violation ~1e-10 against the cone's ~5e-9); from about there the
+#: cone's cheaper iterations win. Same portfolio to the solver's tolerance: TE ~1e-10.
 CONE_OBJECTIVE_MIN_ASSETS = 4000
 
 #: From this many assets a problem with a cone among its rules (a TE or risk cap, market impact)
@@ -34,7 +37,7 @@ CONSTANT_COMPILE_MIN_ASSETS = 1500
 
 
 def minimizes_tracking_error(n_assets: int, *, other_terms: bool, dense: bool, cardinality: bool) -> bool:
-    """True when a one-shot solve minimizes ``√S·TE`` (a cone) rather than ``S·TE²``.
+    """True when every solve minimizes ``√S·TE`` (a cone) rather than ``S·TE²``.
 
     Only when tracking error is all that is minimized: soft-rule penalties, costs and taxes are
     traded against ``TE²`` (what ``risk_aversion`` and penalties are stated in), a holdings-count

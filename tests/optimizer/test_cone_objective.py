@@ -1,6 +1,7 @@
-"""A one-shot solve of a large universe minimizing tracking error alone solves ``min TE`` (a cone).
+"""Every solve of a large universe minimizing tracking error alone solves ``min TE`` (a cone).
 
-Re-solves keep ``min TE²`` in parametric form (CVXPY cannot compile a large cone parametrically).
+The cone is compiled with constant data at each solve (CVXPY cannot compile a large cone
+parametrically); smaller universes and other objectives keep ``min TE²`` in parametric form.
 The two forms must give the same portfolio to the solver's tolerance, the same tracking error and
 the same shadow prices (a cone's duals are converted to ``∂TE²/∂bound``).
 """
@@ -45,7 +46,7 @@ def test_at_the_default_threshold_a_universe_below_4000_names_one_shot_solves_th
     snapshot, model = large
     assert _objective.CONE_OBJECTIVE_MIN_ASSETS == 4000 > N
     prepared, result = _solve(JOB, snapshot, model)
-    assert not prepared.problem.one_shot_cone and prepared.problem.solved is prepared.problem.problem
+    assert not prepared.problem.cone_objective and prepared.problem.solved is prepared.problem.problem
     assert prepared.problem.solved.objective.expr.is_quadratic()
     assert result.diagnostics.status == "optimal"
     # its one-shot solve still compiles with constant data (no parametric compile for one solve)
@@ -59,19 +60,18 @@ def _solve(job_text, snapshot, model, *, one_shot=True, overrides=None):
     return prepared, result
 
 
-def test_a_large_pure_te_one_shot_solve_takes_the_cone_and_other_solves_do_not(large, toy):
+def test_every_solve_of_a_large_pure_te_job_takes_the_cone_and_other_jobs_do_not(large, toy):
     snapshot, model = large
     prepared, _ = _solve(JOB, snapshot, model)
-    assert prepared.problem.one_shot_cone and prepared.problem.solved is prepared.problem.cone_problem()
+    assert prepared.problem.cone_objective and prepared.problem.solved is prepared.problem.cone_problem()
     assert not prepared.problem.solved.objective.expr.is_quadratic()  # a norm, not a sum of squares
-    assert prepared.problem.problem.objective.expr.is_quadratic()  # the parametric form
-    prepared.solve()  # a re-solve: the parametric quadratic
-    assert prepared.problem.solved is prepared.problem.problem
+    prepared.solve()  # a re-solve: the cone again
+    assert prepared.problem.solved is prepared.problem.cone_problem()
     small, _ = _solve(JOB, *toy)
-    assert not small.problem.one_shot_cone and small.problem.solved is small.problem.problem
+    assert not small.problem.cone_objective and small.problem.solved is small.problem.problem
     soft = JOB.replace("min: 0.15}", "min: 0.15, soft: {penalty: 10}}")
     penalized, _ = _solve(soft, snapshot, model)
-    assert not penalized.problem.one_shot_cone  # a penalty is traded against TE², not TE
+    assert not penalized.problem.cone_objective  # a penalty is traded against TE², not TE
 
 
 def test_cone_and_quadratic_give_the_same_portfolio_te_and_shadow_prices(large, monkeypatch):
@@ -79,7 +79,7 @@ def test_cone_and_quadratic_give_the_same_portfolio_te_and_shadow_prices(large, 
     _, cone = _solve(JOB, snapshot, model)
     monkeypatch.setattr(_objective, "CONE_OBJECTIVE_MIN_ASSETS", 10**9)
     prepared, square = _solve(JOB, snapshot, model)
-    assert not prepared.problem.one_shot_cone
+    assert not prepared.problem.cone_objective
     assert cone.diagnostics.status == square.diagnostics.status == "optimal"
     assert cone.diagnostics.tracking_error == pytest.approx(square.diagnostics.tracking_error, abs=1e-9)
     assert np.max(np.abs(cone.weights.to_numpy() - square.weights.to_numpy())) < 1e-6
@@ -91,15 +91,23 @@ def test_cone_and_quadratic_give_the_same_portfolio_te_and_shadow_prices(large, 
         assert by_cone[report.name].marginal_te == pytest.approx(report.marginal_te, rel=1e-4), report.name
 
 
-def test_a_parametric_re_solve_equals_the_one_shot_cone_solve_to_the_solvers_tolerance(large):
+def test_re_solves_of_the_cone_compile_it_with_constant_data_each_time_never_the_parametric_form(large):
     snapshot, model = large
     _, one_shot = _solve(JOB, snapshot, model)
     prepared, first = _solve(JOB, snapshot, model, one_shot=False)
     again = prepared.solve()
-    assert prepared.problem.session(prepared.problem.problem).parametric_solves == 2
+    compiled = prepared.problem
+    assert compiled.session(compiled.problem).parametric_solves == 0
+    assert compiled.session(compiled.cone_problem()).constant_solves == 2
     np.testing.assert_array_equal(again.weights.to_numpy(), first.weights.to_numpy())
-    assert np.max(np.abs(again.weights.to_numpy() - one_shot.weights.to_numpy())) < 1e-6
-    assert again.diagnostics.tracking_error == pytest.approx(one_shot.diagnostics.tracking_error, abs=1e-9)
+    np.testing.assert_array_equal(first.weights.to_numpy(), one_shot.weights.to_numpy())
+    # an override (as a frontier sweeps a bound) reaches the constant compile: TOP5 capped 1 % lower
+    row = f"constraints[{prepared.constraint_position(0)}].upper"
+    tighter = compiled.context.parameters[row].value - 0.01
+    capped = prepared.solve({row: tighter})
+    top5, before = (next(r for r in res.diagnostics.constraints if r.kind == "group_weight") for res in (capped, first))
+    assert top5.bound == pytest.approx(before.bound - 0.01) and top5.value <= top5.bound + 1e-9 < before.value
+    assert capped.diagnostics.tracking_error > first.diagnostics.tracking_error
 
 
 def test_a_large_problem_with_a_cone_rule_compiles_with_constant_data_at_every_solve(large):
