@@ -15,14 +15,14 @@ import _speed_problems as sp
 from _speed_report import CLARABEL_CAP_ROW, CLARABEL_RESOLVE_ROW, Table, combined, fmt_s, interleave, timed, verdict
 
 import trimtab
-from trimtab.optimizer import _compiled  # private hook: a cold compile needs the cache cleared
+from trimtab.optimizer import _compile_cache  # private hook: a cold compile needs the cache cleared
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JOB = ROOT / "examples" / "mag7_value_quality.yaml"
 
 
 def clear_caches() -> None:
-    _compiled._CACHE.clear()
+    _compile_cache._CACHE.clear()
     from trimtab.models import (
         _synthetic,  # private hook: the embedded dataset's lru_cache
     )

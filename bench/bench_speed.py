@@ -53,7 +53,7 @@ import _speed_problems as sp  # bench/_speed_problems.py (this folder is on sys.
 from _speed_report import CLARABEL_CAP_ROW, CLARABEL_RESOLVE_ROW, Table, fmt_s, interleave, quiet, timed  # bench/_speed_report.py
 from _speed_e2e import clear_caches, print_summary, section_cli_10k, section_end_to_end  # bench/_speed_e2e.py
 from trimtab.optimizer import (
-    _compiled,  # private hook, for a bench only: the compile cache, cleared for "cold" runs
+    _compile_cache,  # private hook, for a bench only: the compile cache, cleared for "cold" runs
     _solver_attempts,  # private, for a bench only: trimtab's Clarabel settings, shown beside the peers'
 )
 
@@ -101,7 +101,7 @@ def section_size(p: sp.SpeedProblem, repeat: int, agreement: dict, with_pypfopt:
             iters[row].add((stats.num_iters, status))
 
     def cold(t):
-        _compiled._CACHE.clear()
+        _compile_cache._CACHE.clear()
         # = trimtab.optimize(job, snapshot=…, risk_model=…), which is prepare(...).solve(one_shot=True);
         # kept as two calls so Clarabel's statistics of this very solve can be read.
         def run():
@@ -208,7 +208,7 @@ def section_full_covariance(job_text: str, repeat: int, agreement: dict) -> Tabl
         worst[row] = max(worst[row], p.worst_violation(w))
 
     def cold(t):
-        _compiled._CACHE.clear()
+        _compile_cache._CACHE.clear()
         seconds, res = timed(lambda: trimtab.optimize(job, snapshot=snap, risk_model=model))
         if t is not None:
             t.add("trimtab cold", seconds)
@@ -278,7 +278,7 @@ def section_frontier(p: sp.SpeedProblem, repeat: int, agreement: dict) -> Table:
     results: dict[str, list[float]] = {}
 
     def ours(t):
-        _compiled._CACHE.clear()
+        _compile_cache._CACHE.clear()
         seconds, f = timed(lambda: research.frontier(p.job, "group_weight:MAG7", FRONTIER_CAPS, snapshot=p.snapshot, risk_model=p.risk_model))
         if t is not None:
             t.add("trimtab research.frontier", seconds)

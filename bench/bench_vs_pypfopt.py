@@ -23,7 +23,7 @@ import numpy as np
 
 from trimtab import optimizer
 from trimtab.constraints import DataView, UniverseInfo, load_job
-from trimtab.optimizer import _compiled
+from trimtab.optimizer import _compile_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("trimtab_tests_peers", ROOT / "tests" / "peers.py")
@@ -51,7 +51,7 @@ def main() -> None:
     risk_seconds, model = _timed(lambda: optimizer.estimate_risk(job, snapshot), 1)
 
     def cold():
-        _compiled._CACHE.clear()
+        _compile_cache._CACHE.clear()
         return optimizer.optimize(job, snapshot=snapshot, risk_model=model)
 
     cold_seconds, result = _timed(cold, args.repeat)

@@ -45,7 +45,7 @@ _EXPORTS: dict[str, str] = {
     "ROUNDING_TOLERANCE": "._compiled",
     "VERIFY_TOLERANCE": "._compiled",
     "CompiledProblem": "._compiled",
-    "compiled_problem": "._compiled",
+    "compiled_problem": "._compile_cache",
     "impact_rates": "._costs",
     "linear_rates": "._costs",
     "ConflictMember": "._infeasibility",
@@ -101,7 +101,8 @@ if TYPE_CHECKING:  # pragma: no cover — for editors and type checkers; never r
     from trimtab.models import DataError, TrimtabError
 
     from ._cells import FORMULA_TRIGGERS, neutralize_frame, neutralize_text, restore_text
-    from ._compiled import OBJECTIVE_SCALE, ROUNDING_TOLERANCE, VERIFY_TOLERANCE, CompiledProblem, compiled_problem
+    from ._compile_cache import compiled_problem
+    from ._compiled import OBJECTIVE_SCALE, ROUNDING_TOLERANCE, VERIFY_TOLERANCE, CompiledProblem
     from ._costs import impact_rates, linear_rates
     from ._errors import ExportError, InfeasibleError, OutputError, SolverFailedError
     from ._infeasibility import ConflictMember, Diagnosis

@@ -9,11 +9,8 @@ every constraint; the solver's status alone is not trusted.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Mapping
 
 import cvxpy as cp
@@ -30,7 +27,6 @@ from trimtab.constraints import (
     SolverSpec,
     TaxSpec,
     UniverseInfo,
-    constraint_to_yaml,
 )
 
 from ._cardinality import HoldingsCount
@@ -355,57 +351,3 @@ def _remove_dust(weights: np.ndarray, fully_invested: bool) -> np.ndarray:
     cleaned = np.where(np.abs(weights) < DUST, 0.0, weights)
     total, invested = cleaned.sum(), 1.0 if fully_invested else weights.sum()
     return cleaned * (invested / total) if total > 0 else cleaned
-
-
-# -- cache: compile once per (universe, factors, constraint spec) ---------------------------
-_CACHE: OrderedDict[str, CompiledProblem] = OrderedDict()
-_CACHE_SIZE = 8
-
-
-def compiled_problem(
-    universe: UniverseInfo,
-    n_factors: int,
-    constraints: tuple[Constraint, ...],
-    costs: CostSpec | None = None,
-    cardinality: CardinalitySpec | None = None,
-    dense_covariance: np.ndarray | None = None,
-    taxes: TaxSpec | None = None,
-    lot_structure: tuple[int, ...] | None = None,
-) -> CompiledProblem:
-    """The cached :class:`CompiledProblem` for this shape and spec (and covariance, if dense; and lot set), built on first use."""
-    key = _cache_key(universe, n_factors, constraints, costs, cardinality)
-    if dense_covariance is not None:
-        key += hashlib.sha256(np.ascontiguousarray(dense_covariance, dtype=float).tobytes()).hexdigest()
-    if taxes is not None:
-        lots = json.dumps([taxes.model_dump(mode="json"), list(lot_structure or ())], sort_keys=True)
-        key += "taxes" + hashlib.sha256(lots.encode()).hexdigest()
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    problem = CompiledProblem(universe, n_factors, constraints, costs, cardinality, dense_covariance, taxes, lot_structure)
-    _CACHE[key] = problem
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return problem
-
-
-def _cache_key(
-    universe: UniverseInfo,
-    n_factors: int,
-    constraints: tuple[Constraint, ...],
-    costs: CostSpec | None,
-    cardinality: CardinalitySpec | None,
-) -> str:
-    payload = {
-        "costs": costs.model_dump(mode="json") if costs is not None else None,
-        "cardinality": cardinality.model_dump(mode="json") if cardinality is not None else None,
-        "asset_columns": universe.asset_columns,
-        "assets": universe.asset_ids,
-        "sectors": universe.sectors,
-        "factors": universe.factor_names,
-        "characteristics": universe.characteristics,
-        "groups": universe.groups,
-        "n_factors": n_factors,
-        "constraints": [constraint_to_yaml(c) for c in constraints],
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

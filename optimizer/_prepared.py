@@ -21,7 +21,8 @@ import pandas as pd
 from trimtab.constraints import Constraint, DataView, JobSpec, NoBuy
 from trimtab.models import MarketSnapshot, RiskModel, TaxLots
 
-from ._compiled import CompiledProblem, compiled_problem
+from ._compile_cache import compiled_problem
+from ._compiled import CompiledProblem
 from ._costs import expected_costs
 from ._infeasibility import Diagnosis
 from ._inputs import as_job, estimate_index_risk, estimate_risk, load_market_data, with_job_groups

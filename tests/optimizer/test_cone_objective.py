@@ -13,7 +13,7 @@ import pytest
 
 from trimtab import optimizer
 from trimtab.constraints import loads_job
-from trimtab.optimizer import _compiled, _objective
+from trimtab.optimizer import _compile_cache, _objective
 
 from ..toy_data import make_toy
 
@@ -54,7 +54,7 @@ def test_at_the_default_threshold_a_universe_below_4000_names_one_shot_solves_th
 
 
 def _solve(job_text, snapshot, model, *, one_shot=True, overrides=None):
-    _compiled._CACHE.clear()
+    _compile_cache._CACHE.clear()
     prepared = optimizer.prepare(loads_job(job_text), snapshot=snapshot, risk_model=model)
     result = prepared.solve(overrides, one_shot=one_shot) if overrides else prepared.solve(one_shot=one_shot)
     return prepared, result

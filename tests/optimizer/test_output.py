@@ -54,7 +54,7 @@ def test_summary_json_contract(result, tmp_path):
 def test_same_inputs_give_byte_identical_targets(toy):
     snapshot, model = toy
     a = optimizer.optimize(loads_job(JOB), snapshot=snapshot, risk_model=model)
-    optimizer._compiled._CACHE.clear()  # force a fresh compile for the second run
+    optimizer._compile_cache._CACHE.clear()  # force a fresh compile for the second run
     b = optimizer.optimize(loads_job(JOB), snapshot=snapshot, risk_model=model)
     assert optimizer.render_targets_csv(a) == optimizer.render_targets_csv(b)
     assert pd.read_csv(io.BytesIO(optimizer.render_targets_csv(a))).shape == (snapshot.n_assets, 7)

@@ -72,7 +72,7 @@ def test_new_data_recomputes_what_it_touches_and_matches_a_fresh_compile(toy):
     moved = prepared.problem.solve(other, prepared.job.solver)
     assert incremental.computed["A"] == before["A"] + 1
     _assert_same_data(incremental)
-    trimtab.optimizer._compiled._CACHE.clear()
+    trimtab.optimizer._compile_cache._CACHE.clear()
     fresh = trimtab.prepare(loads_job(JOB), snapshot=other.snapshot, risk_model=other.risk_model).solve()
     np.testing.assert_allclose(moved.weights, fresh.weights.to_numpy(), atol=1e-9)
 
@@ -98,7 +98,7 @@ def test_frontier_of_bounds_equals_one_compile_per_point(toy, bound):
     prepared = trimtab.prepare(loads_job(JOB), snapshot=snapshot, risk_model=model)
     prepared.solve()
     swept = prepared.solve({f"constraints[{prepared.constraint_position(0)}].upper": [bound]})
-    trimtab.optimizer._compiled._CACHE.clear()
+    trimtab.optimizer._compile_cache._CACHE.clear()
     alone = trimtab.optimize(loads_job(JOB.replace("max: 0.3", f"max: {bound}")), snapshot=snapshot, risk_model=model)
     np.testing.assert_allclose(swept.weights.to_numpy(), alone.weights.to_numpy(), atol=1e-8)
     assert swept.diagnostics.tracking_error == pytest.approx(alone.diagnostics.tracking_error, abs=1e-10)

@@ -10,7 +10,7 @@ import numpy as np
 
 import trimtab
 from trimtab.constraints import loads_job
-from trimtab.optimizer import _compiled
+from trimtab.optimizer import _compile_cache, _compiled
 
 JOB = """
 name: toy
@@ -22,7 +22,7 @@ constraints:
 
 def test_a_re_solve_does_not_recompile_and_keeps_the_solver(toy, monkeypatch):
     snapshot, model = toy
-    _compiled._CACHE.clear()
+    _compile_cache._CACHE.clear()
     builds = []
     original = _compiled.CompiledProblem.__init__
 
@@ -74,7 +74,7 @@ def test_one_solve_compiles_with_constant_data_and_a_re_solve_the_parametric_for
     compile, and the answer is the parametric one's; a prepared problem solved again compiles the parametric
     form once and then only updates."""
     snapshot, model = toy
-    _compiled._CACHE.clear()
+    _compile_cache._CACHE.clear()
     compiles = []
     original = trimtab.optimizer._clarabel_session.cp.Problem.get_problem_data
 

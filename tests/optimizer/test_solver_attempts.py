@@ -14,7 +14,7 @@ import pytest
 import trimtab
 from trimtab.constraints import SolverSpec, loads_job
 from trimtab.models import risk_model_from_covariance
-from trimtab.optimizer import _clarabel_session, _compiled
+from trimtab.optimizer import _clarabel_session, _compile_cache
 from trimtab.optimizer._solver_attempts import DENSE_LINEAR_ALGEBRA, QUADRATIC_FIRST, SOLVER_ATTEMPTS, solver_attempts
 
 from ..toy_data import make_toy
@@ -74,7 +74,7 @@ def _raw_te(snapshot, covariance: np.ndarray, cap_top5: float) -> tuple[np.ndarr
 def test_factor_model_qp_starts_without_refinement_and_matches_refined_cvxpy(toy, monkeypatch):
     snapshot, model = toy
     seen = _first_options(monkeypatch)
-    _compiled._CACHE.clear()
+    _compile_cache._CACHE.clear()
     result = trimtab.optimize(loads_job(JOB), snapshot=snapshot, risk_model=model)
     assert result.diagnostics.attempts == ("CLARABEL: optimal",)
     assert seen[0] == QUADRATIC_FIRST
@@ -89,7 +89,7 @@ def test_dense_covariance_is_factored_with_faer_and_matches_refined_cvxpy(monkey
     model = risk_model_from_covariance(factor_model.covariance(), name="dense")
     assert not np.any(model.specific_vol > 0)
     seen = _first_options(monkeypatch)
-    _compiled._CACHE.clear()
+    _compile_cache._CACHE.clear()
     prepared = trimtab.prepare(loads_job(JOB), snapshot=snapshot, risk_model=model)
     assert prepared.problem.full_covariance
     result = prepared.solve(one_shot=True)

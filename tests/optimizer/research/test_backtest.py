@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import trimtab.optimizer._compiled as compiled_module
+import trimtab.optimizer._compile_cache as cache_module
 from trimtab.constraints import loads_job
 from trimtab.models import DataError, MarketHistory, load_synthetic_history
 from trimtab.optimizer.cli import app
@@ -201,14 +201,14 @@ def run40():
         """))
     built = []
 
-    class CountingProblem(compiled_module.CompiledProblem):
+    class CountingProblem(cache_module.CompiledProblem):
         def __init__(self, *args, **kwargs):
             built.append(self)
             super().__init__(*args, **kwargs)
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(compiled_module, "CompiledProblem", CountingProblem)
-    patch.setattr(compiled_module, "_CACHE", OrderedDict())
+    patch.setattr(cache_module, "CompiledProblem", CountingProblem)
+    patch.setattr(cache_module, "_CACHE", OrderedDict())
     try:
         result = backtest(job, month_ends.iloc[k], month_ends.iloc[k + 4], "monthly", history=history)
     finally:

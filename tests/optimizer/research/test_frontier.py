@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from trimtab import optimizer
 from trimtab.constraints import SpecError, loads_job
-from trimtab.optimizer import _compiled
+from trimtab.optimizer import _compile_cache, _compiled
 from trimtab.optimizer.cli import app
 from trimtab.optimizer import estimate_risk, load_market_data
 from trimtab.optimizer.research import Frontier, frontier, mag7_cap_frontier, tilt_frontier, turnover_frontier
@@ -77,7 +77,7 @@ def test_parameter_path_equals_a_fresh_compile(data):
 
 def test_compiled_once_and_the_same_problem_solved(data, monkeypatch):
     snapshot, model = data
-    _compiled._CACHE.clear()
+    _compile_cache._CACHE.clear()
     built, solved = [], []
     original_init, original_run = _compiled.CompiledProblem.__init__, _compiled.CompiledProblem.run_solver
 
