@@ -119,3 +119,18 @@ def test_relaxation_keeps_the_trading_costs_in_the_objective(toy):
     # and the costs shaped it: it trades less than the relaxed answer without costs
     costless = _run(toy, conflict, allow_relaxation=True)
     assert result.diagnostics.turnover < costless.diagnostics.turnover - 0.01
+
+
+def test_a_relaxed_re_solve_compiles_its_new_problem_with_constant_data(toy):
+    # the relaxed problem is built anew at every solve, so a parametric compile would never be reused
+    snapshot, model = toy
+    prepared = optimizer.prepare(
+        loads_job(yaml.safe_dump({"constraints": CONFLICT, "allow_relaxation": True})), snapshot=snapshot, risk_model=model
+    )
+    first, again = prepared.solve(), prepared.solve()
+    compiled = prepared.problem
+    relaxed = compiled.session(compiled.solved)
+    assert compiled.solved is not compiled.problem  # the last solve was the relaxed problem
+    assert relaxed.constant_solves >= 1 and relaxed.parametric_solves == 0
+    np.testing.assert_allclose(again.weights.to_numpy(), first.weights.to_numpy(), atol=1e-9)
+    assert [r["kind"] for r in again.summary()["relaxed"]] == ["turnover"]
