@@ -139,7 +139,8 @@ def print_summary(tables: dict, full: Table, e2e: Table, cli10k: Table | None, b
         same, moved = "trimtab re-solve", "trimtab re-solve, MAG7 cap 0.19"
         a, b = t.ratio(same, CLARABEL_RESOLVE_ROW), t.ratio(moved, CLARABEL_CAP_ROW)
         rows.append(("500 names re-solve", f"{span(t, same)} ({x(a, 'Clarabel')}); bound changed {span(t, moved)} ({x(b, 'Clarabel')})",
-                     "≤ 1.1× Clarabel's own solve time (its calls in that re-solve, wall clock)", combined(verdict(a, 1.1), verdict(b, 1.1))))
+                     "≤ 1.1× Clarabel's own solve time (its calls in that re-solve, wall clock)",
+                     combined(verdict(a, 1.1), verdict(b, 1.1))))
     a = full.ratio(cold, "PyPortfolioOpt (same Σ)")
     rows.append(("500 names, `ledoit_wolf` (dense Σ), in-process", f"{span(full, cold)} ({x(a, 'PyPortfolioOpt')})",
                  "≤ 0.7× PyPortfolioOpt", verdict(a, 0.7)))

@@ -16,9 +16,10 @@ Sections:
    factor market, ``_speed_problems.synthetic_inputs``, deterministic). Engines, data and risk model
    given: trimtab cold (compile cache cleared: compile + solve + verify + report), trimtab re-solve
    (identical, and with the MAG7 cap moved to 0.19) with the wall-clock time of Clarabel's own calls
-   in it (the data update, ``solve()``, reading the solution), raw CVXPY (the problem by hand, constant data, cold; at trimtab's tolerances, and
-   with trimtab's exact first attempt), skfolio ``MeanRisk`` (factor prior), PyPortfolioOpt (dense Σ,
-   n ≤ 1000). TE agreement with trimtab and each engine's worst rule violation are printed.
+   in it (the data update, ``solve()``, reading the solution), raw CVXPY (the problem by hand,
+   constant data, cold; at trimtab's tolerances, and with trimtab's exact first attempt), skfolio
+   ``MeanRisk`` (factor prior), PyPortfolioOpt (dense Σ, n ≤ 1000). TE agreement with trimtab and
+   each engine's worst rule violation are printed.
    Clarabel's reported ``solve_time`` is printed too but not used for a re-solve ratio: it counts
    the setup of the solver's first build at every later solve (~4.5 ms at 500 names), work a
    re-solve does not do, so a ratio to it flatters the re-solve.
@@ -50,7 +51,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _speed_problems as sp  # bench/_speed_problems.py (this folder is on sys.path)
-from _speed_report import CLARABEL_CAP_ROW, CLARABEL_RESOLVE_ROW, Table, fmt_s, interleave, quiet, timed  # bench/_speed_report.py
+from _speed_report import (  # bench/_speed_report.py
+    CLARABEL_CAP_ROW,
+    CLARABEL_RESOLVE_ROW,
+    Table,
+    fmt_s,
+    interleave,
+    quiet,
+    timed,
+)
 from _speed_e2e import clear_caches, print_summary, section_cli_10k, section_end_to_end  # bench/_speed_e2e.py
 from trimtab.optimizer import (
     _compile_cache,  # private hook, for a bench only: the compile cache, cleared for "cold" runs

@@ -32,7 +32,10 @@ def compiled_problem(
     taxes: TaxSpec | None = None,
     lot_structure: tuple[int, ...] | None = None,
 ) -> CompiledProblem:
-    """The cached :class:`CompiledProblem` for this shape and spec (and covariance, if dense; and lot set), built on first use."""
+    """The cached :class:`CompiledProblem` for this shape and spec (and covariance, if dense; and lot set).
+
+    Built on first use; the least recently used of more than :data:`_CACHE_SIZE` is dropped.
+    """
     key = _cache_key(universe, n_factors, constraints, costs, cardinality)
     if dense_covariance is not None:
         key += hashlib.sha256(np.ascontiguousarray(dense_covariance, dtype=float).tobytes()).hexdigest()
@@ -42,7 +45,9 @@ def compiled_problem(
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    problem = CompiledProblem(universe, n_factors, constraints, costs, cardinality, dense_covariance, taxes, lot_structure)
+    problem = CompiledProblem(
+        universe, n_factors, constraints, costs, cardinality, dense_covariance, taxes, lot_structure
+    )
     _CACHE[key] = problem
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

@@ -2,8 +2,9 @@
 
 Objective: minimize ex-ante active variance in factor form,
 ``‖Lᵀ Bᵀ (w − w_b)‖² + ‖s ∘ (w − w_b)‖²`` — never an n×n matrix — or, from 4,000 names when
-it minimizes nothing else, the tracking error itself (a cone, see ``_objective``). After every solve the weights are checked numerically against
-every constraint; the solver's status alone is not trusted.
+it minimizes nothing else, the tracking error itself (a cone, see ``_objective``). After every
+solve the weights are checked numerically against every constraint; the solver's status alone
+is not trusted.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ BENCHMARK_WEIGHTS_FORM = "constituent weights at the as-of date"
 
 
 class ReportConstants(NamedTuple):
-    """What every report of one prepared job shares, read off its data once (pandas look-ups cost ~1 ms a solve)."""
+    """What every report of one prepared job shares, read off its data once (~0.45 ms of pandas a solve)."""
 
     sectors: pd.Series
     characteristic_names: tuple[str, ...]
@@ -316,7 +316,7 @@ def _target_portfolio(prepared: PreparedProblem, solution: Solution) -> TargetPo
         active_share=float(0.5 * np.abs(active).sum()),
         turnover=float(np.abs(w - w0).sum()),
         names_held=int((w > HELD_THRESHOLD).sum()),
-        groups={name: {"target": float(mask @ w), "benchmark": float(mask @ wb)} for name, mask in constants.group_masks.items()},
+        groups={g: {"target": float(m @ w), "benchmark": float(m @ wb)} for g, m in constants.group_masks.items()},
         sectors=sectors,
         active_exposures=dict(zip(constants.characteristic_names, (constants.characteristics.T @ active).tolist())),
         constraints=solution.reports,

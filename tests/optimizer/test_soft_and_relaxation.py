@@ -124,9 +124,8 @@ def test_relaxation_keeps_the_trading_costs_in_the_objective(toy):
 def test_a_relaxed_re_solve_compiles_its_new_problem_with_constant_data(toy):
     # the relaxed problem is built anew at every solve, so a parametric compile would never be reused
     snapshot, model = toy
-    prepared = optimizer.prepare(
-        loads_job(yaml.safe_dump({"constraints": CONFLICT, "allow_relaxation": True})), snapshot=snapshot, risk_model=model
-    )
+    job = loads_job(yaml.safe_dump({"constraints": CONFLICT, "allow_relaxation": True}))
+    prepared = optimizer.prepare(job, snapshot=snapshot, risk_model=model)
     first, again = prepared.solve(), prepared.solve()
     compiled = prepared.problem
     relaxed = compiled.session(compiled.solved)

@@ -181,7 +181,8 @@ def test_a_problem_that_is_not_dpp_is_refused_at_its_first_parametric_solve(toy,
     # a rule built wrongly (a product of parameters times a variable) is a bug, named before CVXPY would
     # silently fall back to recompiling at every solve
     snapshot, model = toy
-    prepared = optimizer.prepare(loads_job("constraints:\n  - turnover: {max: 0.3}\n"), snapshot=snapshot, risk_model=model)
+    job = loads_job("constraints:\n  - turnover: {max: 0.3}\n")
+    prepared = optimizer.prepare(job, snapshot=snapshot, risk_model=model)
     scale, x = cp.Parameter(nonneg=True, value=1.0), cp.Variable()
     monkeypatch.setattr(prepared.problem, "problem", cp.Problem(cp.Minimize(scale * scale * x), [x >= 0]))
     with pytest.raises(SolverFailedError, match="internal error: problem is not DPP"):
