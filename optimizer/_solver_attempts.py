@@ -11,8 +11,8 @@ _CLARABEL_DEFAULT = {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8}
 #: cross-checked against peers to 1e-6). Clarabel first runs without Ruiz equilibration —
 #: on these well-scaled problems (objective in (% TE)², weights O(1)) it needs half the
 #: iterations (17 vs 35 on the default job, same optimum to 1e-10) — then with
-#: equilibration, then at Clarabel's default tolerances (power cones from market impact
-#: rarely reach 1e-10), until an attempt is ``optimal``. Every attempt states every setting:
+#: equilibration, then at Clarabel's default tolerances (market impact's power cones now and
+#: then stop short of 1e-10), until an attempt is ``optimal``. Every attempt states every setting:
 #: cvxpy re-uses the cached Clarabel instance and merges new options over its old settings.
 #: A problem with tax lots is not well scaled (a sale variable per lot, the tax per unit of
 #: weight next to (% TE)²): the first attempt ends ``optimal_inaccurate`` there, so it starts
