@@ -176,9 +176,11 @@ class CompiledProblem:
             Values for named parameters (``"constraints[3].upper"``) set after the data's:
             a frontier sweeps one bound this way without recompiling. The checks use them.
         one_shot : bool
-            No re-solve will follow: while the parametric form has not been compiled yet,
-            Clarabel's attempts compile with the parameters' values as constants
-            (CVXPY's ``ignore_dpp``; much faster at large universes, see ``_clarabel_session``).
+            No re-solve will follow: the first solve of this compiled problem compiles with the
+            parameters' values as constants (CVXPY's ``ignore_dpp``; much faster at large
+            universes, see ``_clarabel_session``). Once the problem has been solved, a one-shot
+            solve compiles the parametric form like any other: ``optimize()`` called again on the
+            same shape (a backtest's rebalances, accounts one by one) is a re-solve.
 
         Raises
         ------
@@ -195,9 +197,9 @@ class CompiledProblem:
             return dataclasses.replace(solution, seconds=time.perf_counter() - started, cardinality=report)
         if self.taxes is not None:
             return dataclasses.replace(self.taxes.solve(solver), seconds=time.perf_counter() - started)
-        constant = self.compile_per_solve or self.cone_objective or (
-            one_shot and self.session(self.problem).parametric_solves == 0
-        )
+        session = self.session(self.problem)
+        first_solve = session.parametric_solves + session.constant_solves == 0
+        constant = self.compile_per_solve or self.cone_objective or (one_shot and first_solve)
         problem = self.cone_problem() if self.cone_objective else self.problem
         if not constant and self.session(problem).parametric_solves == 0:
             self._require_dpp()  # only the parametric compile needs DPP (checked once: ~1 ms at 500 names)

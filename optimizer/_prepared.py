@@ -109,8 +109,9 @@ class PreparedProblem:
             ``allow_relaxation``.
         one_shot : bool
             No re-solve of this problem will follow (as in :func:`trimtab.optimize`): the
-            first solve compiles with the data as constants, faster than the parametric compile
-            that re-solves need (2 s → 0.05 s at 10,000 names); a later solve compiles that.
+            first solve of the compiled problem compiles with the data as constants, faster than
+            the parametric compile that re-solves need (2 s → 0.05 s at 10,000 names); any
+            later solve of it (one-shot or not: a loop of ``optimize()`` calls) compiles that.
             (A large job minimizing tracking error alone compiles the cone with constant data
             at every solve anyway: ``_objective.CONE_OBJECTIVE_MIN_ASSETS``.)
 

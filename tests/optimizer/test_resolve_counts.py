@@ -6,7 +6,10 @@ solvers built and data updates (``ClarabelSession.builds``/``updates``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pandas as pd
 
 import trimtab
 from trimtab.constraints import loads_job
@@ -95,3 +98,29 @@ def test_one_solve_compiles_with_constant_data_and_a_re_solve_the_parametric_for
     trimtab.optimize(loads_job(JOB), snapshot=snapshot, risk_model=model)  # parametric form compiled: re-used
     assert compiles[-1] is False and session.constant_solves == 1 and session.updates == 2
     np.testing.assert_array_equal(again.weights.to_numpy(), first.weights.to_numpy())
+
+
+def test_optimize_called_again_on_the_same_problem_re_solves_it(toy, monkeypatch):
+    """A loop of ``optimize()`` calls (a backtest's rebalances, accounts one by one) is a re-solve: the
+    first call compiles constant data, the second the parametric form, the rest only update it."""
+    snapshot, model = toy
+    _compile_cache._CACHE.clear()
+    compiles = []
+    original = trimtab.optimizer._clarabel_session.cp.Problem.get_problem_data
+
+    def counting(self, solver, *args, **kwargs):
+        compiles.append(bool(kwargs.get("ignore_dpp")))
+        return original(self, solver, *args, **kwargs)
+
+    monkeypatch.setattr(trimtab.optimizer._clarabel_session.cp.Problem, "get_problem_data", counting)
+    results = []
+    for shift in (0.0, 0.01, 0.02):  # new holdings each time, as a backtest's drifted ones
+        holdings = snapshot.holdings.to_numpy() * (1 - shift) + shift * snapshot.benchmark_weights.to_numpy()
+        moved = dataclasses.replace(snapshot, holdings=pd.Series(holdings, index=snapshot.asset_ids))
+        results.append(trimtab.optimize(loads_job(JOB), snapshot=moved, risk_model=model))
+    assert compiles == [True, False, False]
+    compiled = _compile_cache._CACHE[next(reversed(_compile_cache._CACHE))]
+    session = compiled.session(compiled.problem)
+    assert (session.constant_solves, session.builds, session.updates) == (1, 1, 1)
+    turnovers = [r.diagnostics.turnover for r in results]
+    assert len(set(turnovers)) == 3  # each solve saw its own holdings
