@@ -10,6 +10,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import trimtab
 from trimtab.constraints import loads_job
@@ -72,20 +73,26 @@ def test_session_updates_only_what_changed(toy):
     assert seen == [[], ["b"]]
 
 
-def test_one_solve_compiles_with_constant_data_and_a_re_solve_the_parametric_form(toy, monkeypatch):
+@pytest.fixture
+def compiles(monkeypatch) -> list[bool]:
+    """Each CVXPY compile of a session, in order: True when with constant data (``ignore_dpp``)."""
+    seen: list[bool] = []
+    original = trimtab.optimizer._clarabel_session.cp.Problem.get_problem_data
+
+    def counting(self, solver, *args, **kwargs):
+        seen.append(bool(kwargs.get("ignore_dpp")))
+        return original(self, solver, *args, **kwargs)
+
+    monkeypatch.setattr(trimtab.optimizer._clarabel_session.cp.Problem, "get_problem_data", counting)
+    return seen
+
+
+def test_one_solve_compiles_with_constant_data_and_a_re_solve_the_parametric_form(toy, compiles):
     """``optimize()`` solves once: CVXPY compiles with the data as constants (``ignore_dpp``), no parametric
     compile, and the answer is the parametric one's; a prepared problem solved again compiles the parametric
     form once and then only updates."""
     snapshot, model = toy
     _compile_cache._CACHE.clear()
-    compiles = []
-    original = trimtab.optimizer._clarabel_session.cp.Problem.get_problem_data
-
-    def counting(self, solver, *args, **kwargs):
-        compiles.append(bool(kwargs.get("ignore_dpp")))
-        return original(self, solver, *args, **kwargs)
-
-    monkeypatch.setattr(trimtab.optimizer._clarabel_session.cp.Problem, "get_problem_data", counting)
     once = trimtab.optimize(loads_job(JOB), snapshot=snapshot, risk_model=model)
     assert compiles == [True]
     prepared = trimtab.prepare(loads_job(JOB), snapshot=snapshot, risk_model=model)  # the cached problem
@@ -100,19 +107,11 @@ def test_one_solve_compiles_with_constant_data_and_a_re_solve_the_parametric_for
     np.testing.assert_array_equal(again.weights.to_numpy(), first.weights.to_numpy())
 
 
-def test_optimize_called_again_on_the_same_problem_re_solves_it(toy, monkeypatch):
+def test_optimize_called_again_on_the_same_problem_re_solves_it(toy, compiles):
     """A loop of ``optimize()`` calls (a backtest's rebalances, accounts one by one) is a re-solve: the
     first call compiles constant data, the second the parametric form, the rest only update it."""
     snapshot, model = toy
     _compile_cache._CACHE.clear()
-    compiles = []
-    original = trimtab.optimizer._clarabel_session.cp.Problem.get_problem_data
-
-    def counting(self, solver, *args, **kwargs):
-        compiles.append(bool(kwargs.get("ignore_dpp")))
-        return original(self, solver, *args, **kwargs)
-
-    monkeypatch.setattr(trimtab.optimizer._clarabel_session.cp.Problem, "get_problem_data", counting)
     results = []
     for shift in (0.0, 0.01, 0.02):  # new holdings each time, as a backtest's drifted ones
         holdings = snapshot.holdings.to_numpy() * (1 - shift) + shift * snapshot.benchmark_weights.to_numpy()
