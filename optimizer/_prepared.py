@@ -50,7 +50,7 @@ BENCHMARK_WEIGHTS_FORM = "constituent weights at the as-of date"
 
 
 class ReportConstants(NamedTuple):
-    """What every report of one prepared job shares, read off its job and data once (~0.7 ms of pandas and paths a solve)."""
+    """What every report of one prepared job shares, read once off its job and data (~0.7 ms a solve)."""
 
     sectors: pd.Series
     sector_rows: pd.Index
