@@ -9,21 +9,19 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trimtab.constraints import BINDING_TOLERANCE, BuiltConstraint, Measurement
+
+from ._result_html import portfolio_html
+from ._tax_report import TaxReport, WashSaleReport
 
 #: A tracking error below this (annualized, fraction: 1e-8 %) is zero to rounding — the target is
 #: the benchmark. ``∂TE/∂bound = −dual / (2·TE)`` is not defined there (``√·`` at 0): both are
 #: rounding noise, and the ratio of two noises changed from run to run (−0.0027, then −0.0020).
 #: A report says ``nan`` (not defined) instead; a zero dual still reports 0.
 ZERO_TRACKING_ERROR = 1e-10
-
-from ._result_html import portfolio_html
-from ._tax_report import TaxReport, WashSaleReport
-
-import numpy as np
-
 
 #: Status of a solve stopped by its time limit: the answer is verified, its optimality not proven.
 TIME_LIMIT_STATUS = "time_limit"
