@@ -50,8 +50,9 @@ class IncrementalParameters:
         self.original = program.apply_parameters
         self.computed = {"P": 0, "q": 0, "A": 0}
         self.reused = {"P": 0, "q": 0, "A": 0}
-        self._columns: dict[str, np.ndarray] | None = None
-        self._vector: np.ndarray | None = None
+        self._columns: dict[str, np.ndarray | None] | None = None
+        #: Each part's parameter entries when it was last computed, and what it was.
+        self._seen: dict[str, np.ndarray] = {}
         self._parts: dict[str, Any] = {}
 
     @classmethod
@@ -100,7 +101,6 @@ class IncrementalParameters:
             self._parts["A"] = (A, np.atleast_1d(b))
         if quad_obj and self._changed("P", vector):
             self._parts["P"] = program.reduced_P.get_matrix_from_tensor(vector, with_offset=False)[0]
-        self._vector = vector
         q, offset = self._parts["q"]
         A, b = self._parts["A"]
         # copies of the vectors: a caller may keep or change them; the matrices are never changed in place
@@ -109,14 +109,13 @@ class IncrementalParameters:
         return q.copy(), offset, A, b.copy()
 
     def _changed(self, part: str, vector: np.ndarray) -> bool:
+        """Whether ``part`` must be computed: its entries differ from when it was last (or never was)."""
         columns = self._columns[part] if self._columns is not None else None
-        same = (
-            part in self._parts
-            and self._vector is not None
-            and columns is not None
-            and np.array_equal(vector[columns], self._vector[columns])
-        )
+        entries = vector[columns] if columns is not None else None
+        same = entries is not None and part in self._seen and np.array_equal(entries, self._seen[part])
         (self.reused if same else self.computed)[part] += 1
+        if not same and entries is not None:
+            self._seen[part] = entries
         return not same
 
 
