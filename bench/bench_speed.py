@@ -51,15 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _speed_problems as sp  # bench/_speed_problems.py (this folder is on sys.path)
-from _speed_report import (  # bench/_speed_report.py
-    CLARABEL_CAP_ROW,
-    CLARABEL_RESOLVE_ROW,
-    Table,
-    fmt_s,
-    interleave,
-    quiet,
-    timed,
-)
+from _speed_report import CLARABEL_CAP_ROW, CLARABEL_RESOLVE_ROW, Table, fmt_s, interleave, quiet, timed
 from _speed_e2e import clear_caches, print_summary, section_cli_10k, section_end_to_end  # bench/_speed_e2e.py
 from trimtab.optimizer import (
     _compile_cache,  # private hook, for a bench only: the compile cache, cleared for "cold" runs
