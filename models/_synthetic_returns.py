@@ -130,7 +130,7 @@ def build_exposures(
     styles : pd.DataFrame
         Style scores by asset_id (σ units), one column per entry of :data:`STYLE_FACTORS`.
     """
-    base_beta = np.array([SECTOR_PROFILES[s].beta for s in sectors])
+    base_beta = np.array([SECTOR_PROFILES[s].beta for s in sectors.tolist()])
     beta = np.clip(base_beta + rng.normal(0.0, 0.15, len(sectors)), 0.4, 1.8)
     beta /= float(np.dot(beta, benchmark_weights.to_numpy()))
     dummies = pd.DataFrame(
@@ -183,7 +183,7 @@ def simulate_returns(
 
     loadings = exposures.to_numpy()
     systematic_var = (loadings**2) @ (factor_vol**2)  # factors are independent by construction
-    typical = np.array([SECTOR_PROFILES[s].total_vol for s in sectors])
+    typical = np.array([SECTOR_PROFILES[s].total_vol for s in sectors.tolist()])
     target_vol = np.clip(
         typical * np.exp(-0.08 * size_score.to_numpy() + rng.normal(0.0, 0.15, len(sectors))), *TOTAL_VOL_RANGE
     )

@@ -198,14 +198,23 @@ def make_identifiers(sectors: np.ndarray, rng: np.random.Generator) -> pd.DataFr
     used: set[str] = set()
     for sector in sectors:
         while True:
-            stem = rng.choice(_NAME_STARTS) + rng.choice(_NAME_ENDS)
-            name = f"{stem} {rng.choice(_SECTOR_SUFFIXES[sector])}"
+            stem = _draw(rng, _NAME_STARTS) + _draw(rng, _NAME_ENDS)
+            name = f"{stem} {_draw(rng, _SECTOR_SUFFIXES[sector])}"
             if name not in used:
                 break
         used.add(name)
         names.append(name)
     index = pd.Index(asset_ids, name="asset_id")
     return pd.DataFrame({"ticker": tickers, "name": names}, index=index)
+
+
+def _draw(rng: np.random.Generator, words: tuple[str, ...]) -> str:
+    """One of ``words``, uniformly: the same draw from ``rng``'s stream as ``rng.choice(words)``.
+
+    ``Generator.choice`` draws ``integers(0, len(words))``; called on a tuple it first converts the
+    tuple to an array, 10× the cost of the draw (35 ms of the embedded dataset's 500 names).
+    """
+    return words[rng.integers(0, len(words))]
 
 
 def draw_fundamentals(sectors: pd.Series, market_caps: pd.Series, rng: np.random.Generator) -> pd.DataFrame:
@@ -251,8 +260,9 @@ def draw_fundamentals(sectors: pd.Series, market_caps: pd.Series, rng: np.random
         + PROFITABILITY_ON_CHEAPNESS * profitable_noise + cheap_noise
     )
     eps = rng.standard_normal((6, n))
+    profiles = [SECTOR_PROFILES[s] for s in sectors.tolist()]  # one pass over the (Arrow) strings, not six
     median = {
-        field: np.array([getattr(SECTOR_PROFILES[s], field) for s in sectors])
+        field: np.array([getattr(profile, field) for profile in profiles])
         for field in ("book_to_price", "return_on_equity", "cash_flow_yield", "gross_profitability",
                       "leverage", "earnings_variability")
     }

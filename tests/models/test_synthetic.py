@@ -19,7 +19,7 @@ from trimtab.models._synthetic import (
     load_synthetic_sp500,
     synthetic_factor_process,
 )
-from trimtab.models._synthetic_universe import GICS_SECTORS, SECTOR_COUNTS
+from trimtab.models._synthetic_universe import _NAME_STARTS, GICS_SECTORS, SECTOR_COUNTS, _draw
 
 ANNUAL = np.sqrt(252)
 FUNDAMENTALS = [*VALUE_DESCRIPTORS, *QUALITY_DESCRIPTORS]
@@ -293,6 +293,17 @@ def test_same_seed_gives_identical_data_even_when_regenerated(default):
     pd.testing.assert_frame_equal(again.assets, default.assets, check_exact=True)
     pd.testing.assert_series_equal(again.holdings, default.holdings, check_exact=True)
     assert dict(again.groups) == dict(default.groups)
+
+
+def test_name_draws_are_numpys_choice_on_the_same_stream():
+    """The company names are drawn with ``_draw`` (fast) instead of ``rng.choice``: the same words
+    from the same stream, so the embedded dataset did not change when the faster draw came in."""
+    fast, reference = np.random.default_rng(2026), np.random.default_rng(2026)
+    drawn = [_draw(fast, _NAME_STARTS) for _ in range(2000)]
+    chosen = [str(reference.choice(_NAME_STARTS)) for _ in range(2000)]
+    assert drawn == chosen
+    assert len(set(drawn)) == len(_NAME_STARTS)  # every word reachable
+    assert fast.integers(0, 2**62) == reference.integers(0, 2**62)  # the streams are at the same point
 
 
 def test_different_seeds_differ(default):
