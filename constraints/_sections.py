@@ -3,6 +3,7 @@ holdings count, taxes and output — pydantic models that reject unknown keys.""
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Literal
 
 import cvxpy as cp
@@ -153,11 +154,17 @@ class SolverSpec(_Section):
 
     @model_validator(mode="after")
     def _installed(self) -> SolverSpec:
-        installed = cp.installed_solvers()
+        installed = _installed_solvers()
         for solver in (self.name, *self.fallback):
             if solver.upper() not in installed:
                 raise ValueError(f"solver {solver!r} is not installed; installed: {', '.join(installed)}")
         return self
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_solvers() -> tuple[str, ...]:
+    """CVXPY's installed solvers, asked once per process (each call probes every solver: ~2 ms a job)."""
+    return tuple(cp.installed_solvers())
 
 
 class ImpactSpec(_Section):
