@@ -133,9 +133,8 @@ def build_exposures(
     base_beta = np.array([SECTOR_PROFILES[s].beta for s in sectors.tolist()])
     beta = np.clip(base_beta + rng.normal(0.0, 0.15, len(sectors)), 0.4, 1.8)
     beta /= float(np.dot(beta, benchmark_weights.to_numpy()))
-    dummies = pd.DataFrame(
-        {s: (sectors == s).astype(float) for s in SECTOR_PROFILES}, index=sectors.index
-    )
+    names = sectors.to_numpy(dtype=object)  # numpy's comparisons, not eleven of pandas' string column
+    dummies = pd.DataFrame({s: (names == s).astype(float) for s in SECTOR_PROFILES}, index=sectors.index)
     market = pd.DataFrame({"market": beta}, index=sectors.index)
     exposures = pd.concat([market, dummies, styles[list(STYLE_FACTORS)]], axis=1)
     exposures.index.name = "asset_id"
