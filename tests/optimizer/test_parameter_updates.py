@@ -47,16 +47,43 @@ def test_a_moved_bound_recomputes_only_the_constraint_vector(toy):
     first = prepared.solve()
     incremental = _incremental(prepared)  # installed after the compile: its first call computes every part
     prepared.solve()
-    assert incremental.computed == {"P": 1, "q": 1, "A": 1} and incremental.reused == {"P": 0, "q": 0, "A": 0}
+    assert incremental.computed == {"P": 1, "q": 1, "A": 1, "b": 1}
+    assert incremental.reused == {"P": 0, "q": 0, "A": 0, "b": 0}
     prepared.solve()  # nothing changed: every part handed back
-    assert incremental.computed == {"P": 1, "q": 1, "A": 1} and incremental.reused == {"P": 1, "q": 1, "A": 1}
+    assert incremental.computed == {"P": 1, "q": 1, "A": 1, "b": 1}
+    assert incremental.reused == {"P": 1, "q": 1, "A": 1, "b": 1}
     bound = f"constraints[{prepared.constraint_position(0)}].upper"
-    tighter = prepared.solve({bound: [0.25]})  # one entry of b: A and b recomputed (one tensor), P and q not
-    assert incremental.computed == {"P": 1, "q": 1, "A": 2} and incremental.reused == {"P": 2, "q": 2, "A": 1}
+    tighter = prepared.solve({bound: [0.25]})  # one entry of b: b recomputed from its own rows; P, q and A not
+    assert incremental.computed == {"P": 1, "q": 1, "A": 1, "b": 2}
+    assert incremental.reused == {"P": 2, "q": 2, "A": 2, "b": 1}
     _assert_same_data(incremental)
     assert tighter.weights[list(snapshot.groups["TOP5"])].sum() <= 0.25 + 1e-7
     back = prepared.solve()
     np.testing.assert_array_equal(back.weights.to_numpy(), first.weights.to_numpy())
+
+
+def test_moved_bounds_give_cvxpys_exact_constraint_vector(toy):
+    """b computed from its own rows of the [A b] tensor is, bit for bit, CVXPY's b — for upper,
+    lower and turnover bounds moved one at a time and together; A is never recomputed."""
+    snapshot, model = toy
+    prepared = trimtab.prepare(loads_job(JOB), snapshot=snapshot, risk_model=model)
+    prepared.solve()
+    prepared.solve()
+    incremental = _incremental(prepared)
+    cap, tilt, turnover = (prepared.constraint_position(i) for i in range(3))
+    moves = [
+        {f"constraints[{cap}].upper": [0.27]},
+        {f"constraints[{tilt}].lower": [0.05]},
+        {f"constraints[{turnover}].upper": [0.8]},
+        {f"constraints[{cap}].upper": [0.33], f"constraints[{tilt}].lower": [0.12]},
+    ]
+    computed_A = incremental.computed["A"]
+    for move in moves:
+        before = incremental.computed["b"]
+        prepared.solve(move)
+        assert incremental.computed["b"] == before + 1
+        _assert_same_data(incremental)
+    assert incremental.computed["A"] == computed_A
 
 
 def test_new_data_recomputes_what_it_touches_and_matches_a_fresh_compile(toy):
