@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -360,7 +360,8 @@ class TargetPortfolio:
             "cash": d.cash,
             "groups": {k: dict(v) for k, v in d.groups.items()},
             "sectors": {
-                s: {"target": float(r.target), "benchmark": float(r.benchmark)} for s, r in d.sectors.iterrows()
+                s: {"target": float(t), "benchmark": float(b)}
+                for s, t, b in zip(d.sectors.index, d.sectors["target"].to_numpy(), d.sectors["benchmark"].to_numpy())
             },
             "active_exposures": dict(d.active_exposures),
             "solver": d.solver,
@@ -377,8 +378,8 @@ class TargetPortfolio:
                 for r in d.constraints
                 if r.mode == "relaxed" and r.violation > 0
             ],
-            "constraints": [
-                {k: _json_number(v) for k, v in asdict(r).items()} for r in d.constraints
+            "constraints": [  # flat dataclasses: their fields, without asdict's deep copies
+                {f.name: _json_number(getattr(r, f.name)) for f in fields(r)} for r in d.constraints
             ],
             **({"taxes": d.taxes.summary()} if d.taxes is not None else {}),
         }
