@@ -46,8 +46,10 @@ def render_targets_csv(target: TargetPortfolio) -> bytes:
 
     Text cells that a spreadsheet would run as a formula are neutralised (see ``_cells``).
     """
-    frame = neutralize_frame(target.to_frame().loc[:, list(TARGET_COLUMNS)])
-    return csv_text(frame, CSV_FLOAT_FORMAT).encode("utf-8")
+    frame = target.to_frame()
+    if tuple(frame.columns) != TARGET_COLUMNS:  # to_frame's own columns are these, in this order
+        frame = frame.loc[:, list(TARGET_COLUMNS)]
+    return csv_text(neutralize_frame(frame), CSV_FLOAT_FORMAT).encode("utf-8")
 
 
 def csv_text(frame: pd.DataFrame, float_format: str) -> str:
