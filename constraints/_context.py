@@ -131,6 +131,21 @@ class DataView:
             return self.risk_model.loadings.T @ self.benchmark
         return self.risk_model.factor_cov_sqrt.T @ self.index_risk.factor_exposure
 
+    #: The cached figures that depend on the market alone (snapshot, risk model, index), not on holdings or lots.
+    MARKET_CACHES = ("benchmark_risk", "universe", "sector_index", "_masks")
+
+    def share_market_caches(self, other: DataView) -> None:
+        """Take ``other``'s market figures (:data:`MARKET_CACHES`, computed there if need be) instead of recomputing them.
+
+        For views of one market with different holdings (a batch's accounts: ~1.3 ms each at 500
+        names). Raises ValueError when ``other`` is not a view of the same snapshot, risk model and index.
+        """
+        mine, theirs = (self.snapshot, self.risk_model, self.index_risk), (other.snapshot, other.risk_model, other.index_risk)
+        if any(a is not b for a, b in zip(mine, theirs)):  # the same objects (== would compare the frames)
+            raise ValueError("share_market_caches: the views are of different markets")
+        for name in self.MARKET_CACHES:
+            self.__dict__[name] = getattr(other, name)
+
     @cached_property
     def benchmark_risk(self) -> BenchmarkRisk:
         """``(x, y, κ)`` of the benchmark: ``TE² = ‖Lᵀ(Bᵀw − x)‖² + ‖s∘w − y‖² + κ``."""

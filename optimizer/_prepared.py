@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -127,6 +127,17 @@ class PreparedProblem:
             self.data, self.job.solver, allow_relaxation=relax, overrides=overrides, one_shot=one_shot
         )
         return _target_portfolio(self, solution)
+
+    def with_holdings(self, data: DataView) -> PreparedProblem:
+        """This prepared job on ``data``: the same market (snapshot, risk model, index) with other holdings.
+
+        The market's figures and the report's constants are shared with this one, not
+        recomputed (a batch's accounts). Raises ValueError for a view of another market.
+        """
+        data.share_market_caches(self.data)
+        other = replace(self, data=data)
+        other.__dict__["report_constants"] = self.report_constants  # a cached_property: job and market alone
+        return other
 
     @cached_property
     def report_constants(self) -> ReportConstants:

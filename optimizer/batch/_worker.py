@@ -179,15 +179,17 @@ def account_problem(payload: BatchPayload, task: AccountTask) -> PreparedProblem
 
 def _solve(prepared: PreparedProblem | None, payload: BatchPayload, task: AccountTask) -> AccountOutcome:
     started = time.perf_counter()
-    data = payload.data
     base = {"account_id": task.account_id, "input_sha256": task.input_sha256}
     try:
         if task.lots is not None:
             account = account_problem(payload, task)
         else:
             assert prepared is not None
-            view = AccountView(data.snapshot, data.risk_model, data.index_risk, book=task.book)
-            account = dataclasses.replace(prepared, data=view)
+            # the house's market with this account's holdings: market figures and report constants shared
+            # (the market objects of the kept problem: equal to this payload's by its key, maybe not the same objects)
+            market = prepared.data
+            view = AccountView(market.snapshot, market.risk_model, market.index_risk, book=task.book)
+            account = prepared.with_holdings(view)
         target = account.solve(dict(task.overrides))
         summary = target.summary()
         files = _files(target, base) if payload.write_files else {}

@@ -123,3 +123,32 @@ def test_optimize_called_again_on_the_same_problem_re_solves_it(toy, compiles):
     assert (session.constant_solves, session.builds, session.updates) == (1, 1, 1)
     turnovers = [r.diagnostics.turnover for r in results]
     assert len(set(turnovers)) == 3  # each solve saw its own holdings
+
+
+def test_an_account_shares_the_markets_figures_and_gets_the_same_answer(toy):
+    """A batch account (``with_holdings``: the house's market, its own holdings) reuses the market's
+    universe, sector index, group masks and report constants instead of recomputing them — and
+    its result is the one an unshared view gives, bit for bit."""
+    from trimtab.constraints import DataView
+    from trimtab.optimizer.batch._plan import AccountView
+
+    snapshot, model = toy
+    prepared = trimtab.prepare(loads_job(JOB), snapshot=snapshot, risk_model=model)
+    prepared.solve()
+    book = snapshot.holdings.to_numpy()[::-1].copy()
+    view = AccountView(snapshot, model, None, book=book)
+    account = prepared.with_holdings(view)
+    assert view.universe is prepared.data.universe and view.sector_index is prepared.data.sector_index
+    assert view._masks is prepared.data._masks and view.benchmark_risk is prepared.data.benchmark_risk
+    assert account.report_constants is prepared.report_constants
+    shared = account.solve()
+    unshared = dataclasses.replace(prepared, data=AccountView(snapshot, model, None, book=book)).solve()
+    np.testing.assert_array_equal(shared.weights.to_numpy(), unshared.weights.to_numpy())
+    np.testing.assert_array_equal(shared.holdings.to_numpy(), book)
+    strip = ("solve_seconds", "build_seconds", "risk_model_seconds")
+    assert {k: v for k, v in shared.summary().items() if k not in strip} == {
+        k: v for k, v in unshared.summary().items() if k not in strip
+    }
+    other_market = DataView(dataclasses.replace(snapshot), model)
+    with pytest.raises(ValueError, match="different markets"):
+        prepared.with_holdings(other_market)
