@@ -67,8 +67,8 @@ _EXPORTS: dict[str, str] = {
     "job_input_files": "._prepared",
     "prepare": "._prepared",
     "TIME_LIMIT_STATUS": "._result",
-    "CardinalityReport": "._result",
-    "ConstraintReport": "._result",
+    "CardinalityReport": "._reports",
+    "ConstraintReport": "._reports",
     "Diagnostics": "._result",
     "Solution": "._result",
     "TargetPortfolio": "._result",
@@ -109,7 +109,8 @@ if TYPE_CHECKING:  # pragma: no cover — for editors and type checkers; never r
     from ._inputs import as_job, estimate_index_risk, estimate_risk, load_market_data, with_job_groups
     from ._output import directory_lock, refuse_to_overwrite, write_files_atomically, write_new_files
     from ._prepared import HELD_THRESHOLD, PreparedProblem, job_input_files, prepare
-    from ._result import TIME_LIMIT_STATUS, CardinalityReport, ConstraintReport, Diagnostics, Solution, TargetPortfolio
+    from ._reports import CardinalityReport, ConstraintReport
+    from ._result import TIME_LIMIT_STATUS, Diagnostics, Solution, TargetPortfolio
     from ._run import diagnose, optimize
     from ._run_dir import (
         LOTS_SOLD_FILE, RunTarget, read_run, render_lots_sold_csv, render_summary_json, render_targets_csv, write_run,

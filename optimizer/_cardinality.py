@@ -42,7 +42,8 @@ from ._cardinality_relaxation import PerspectiveProblem
 from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import count_diagnosis
 from ._objective import OBJECTIVE_SCALE
-from ._result import CardinalityReport, Solution, TIME_LIMIT_STATUS
+from ._reports import CardinalityReport
+from ._result import Solution, TIME_LIMIT_STATUS
 
 #: ``method: auto`` solves exactly up to this many names (SCIP installed), heuristically above.
 EXACT_AUTO_MAX_ASSETS = 30

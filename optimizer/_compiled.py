@@ -44,7 +44,8 @@ from ._objective import (
     soft_penalties,
 )
 from ._relaxation import plan_relaxation
-from ._result import ConstraintReport, Solution
+from ._reports import ConstraintReport
+from ._result import Solution
 from ._solver_attempts import solver_attempts
 from ._taxes import TaxLayer
 

@@ -144,7 +144,7 @@ def test_min_te_only_returns_the_benchmark(toy):
     assert np.abs(result.weights - snapshot.benchmark_weights).max() < 1e-6
     assert result.diagnostics.tracking_error < 1e-6
     # TE is zero to rounding: ∂TE/∂bound is not defined (no ratio of two rounding noises is reported)
-    assert result.diagnostics.tracking_error < optimizer._result.ZERO_TRACKING_ERROR
+    assert result.diagnostics.tracking_error < optimizer._reports.ZERO_TRACKING_ERROR
     for report in result.diagnostics.constraints:
         assert report.marginal_te == 0.0 if report.dual == 0.0 else np.isnan(report.marginal_te), report
 
