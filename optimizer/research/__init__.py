@@ -15,7 +15,7 @@ from typing import Any
 
 #: Public name → (this package's module that defines it, its name there).
 _EXPORTS: dict[str, tuple[str, str]] = {
-    "FRONTIER_SIDES": ("._frontier", "SIDES"),
+    "FRONTIER_SIDES": ("._frontier_rules", "SIDES"),
     "Frontier": ("._frontier", "Frontier"),
     "frontier": ("._frontier", "frontier"),
     "mag7_cap_frontier": ("._frontier", "mag7_cap_frontier"),

@@ -17,8 +17,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,13 +25,22 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from trimtab.constraints import Constraint, FactorExposure, GroupWeight, JobSpec, SpecError, Turnover
+from trimtab.constraints import FactorExposure, GroupWeight, JobSpec, SpecError, Turnover
 from trimtab.models import MarketSnapshot, RiskModel
 
-from .. import Diagnosis, InfeasibleError, PreparedProblem, SolverFailedError, TargetPortfolio, as_job
-from .. import load_market_data, prepare, with_job_groups
+from .. import (
+    Diagnosis,
+    InfeasibleError,
+    PreparedProblem,
+    SolverFailedError,
+    TargetPortfolio,
+    as_job,
+    load_market_data,
+    prepare,
+    with_job_groups,
+)
+from ._frontier_rules import SIDES, added_rule, check_bounds, find_constraint, handles, rule_title, with_side
 
-SIDES = {"max": "upper", "min": "lower"}
 SENSES = {"max": "<=", "min": ">="}
 _ACTIONS = {"max": "raising the cap of", "min": "lowering the floor of"}
 
@@ -137,9 +145,9 @@ def frontier(
         Unknown or ambiguous constraint (listing the choices), bad side or bounds.
     """
     job = as_job(job)
-    values = _check_bounds(bounds)
+    values = check_bounds(bounds)
     index = find_constraint(job, constraint)
-    return _sweep(job, index, values, side, snapshot, risk_model)
+    return sweep(job, index, values, side, snapshot, risk_model)
 
 
 def mag7_cap_frontier(
@@ -162,12 +170,12 @@ def mag7_cap_frontier(
         benchmark = float(data.benchmark_weights[list(data.groups["MAG7"])].sum())
         steps = np.arange(np.floor(benchmark / 0.025 - 1e-9), 1, -1) * 0.025
         caps = [benchmark] + [round(c, 4) for c in steps if 0.05 - 1e-9 <= c < benchmark]
-    caps = _check_bounds(caps)
+    caps = check_bounds(caps)
     matches = [i for i, c in enumerate(job.constraints) if (c.key, c.subject) == (GroupWeight.key, "MAG7")]
     if len(matches) > 1:
-        raise SpecError("several MAG7 group_weight rules; use frontier() with one's name", choices=_handles(job, matches))
-    job, index = (job, matches[0]) if matches else _added(job, GroupWeight(group="MAG7", max=caps[0]))
-    return _sweep(job, index, caps, "max", snapshot, risk_model)
+        raise SpecError("several MAG7 group_weight rules; use frontier() with one's name", choices=handles(job, matches))
+    job, index = (job, matches[0]) if matches else added_rule(job, GroupWeight(group="MAG7", max=caps[0]))
+    return sweep(job, index, caps, "max", snapshot, risk_model)
 
 
 def tilt_frontier(
@@ -183,12 +191,12 @@ def tilt_frontier(
     A job without a ``factor_exposure`` rule on ``factor`` gets one.
     """
     job = as_job(job)
-    targets = _check_bounds(np.linspace(0.0, 1.0, 6) if targets is None else targets)
+    targets = check_bounds(np.linspace(0.0, 1.0, 6) if targets is None else targets)
     matches = [i for i, c in enumerate(job.constraints) if (c.key, c.subject) == (FactorExposure.key, factor)]
     if len(matches) > 1:
-        raise SpecError(f"several factor_exposure rules on {factor!r}", choices=_handles(job, matches))
-    job, index = (job, matches[0]) if matches else _added(job, FactorExposure(factor=factor, min=targets[0]))
-    return _sweep(job, index, targets, "min", snapshot, risk_model)
+        raise SpecError(f"several factor_exposure rules on {factor!r}", choices=handles(job, matches))
+    job, index = (job, matches[0]) if matches else added_rule(job, FactorExposure(factor=factor, min=targets[0]))
+    return sweep(job, index, targets, "min", snapshot, risk_model)
 
 
 def turnover_frontier(
@@ -204,93 +212,16 @@ def turnover_frontier(
     rule gets one.
     """
     job = as_job(job)
-    budgets = _check_bounds((0.05, 0.10, 0.20, 0.30, 0.50, 0.75, 1.00) if budgets is None else budgets)
+    budgets = check_bounds((0.05, 0.10, 0.20, 0.30, 0.50, 0.75, 1.00) if budgets is None else budgets)
     matches = [i for i, c in enumerate(job.constraints) if c.key == Turnover.key]
     if len(matches) > 1:
-        raise SpecError("several turnover rules", choices=_handles(job, matches))
-    job, index = (job, matches[0]) if matches else _added(job, Turnover(max=max(budgets)))
-    return _sweep(job, index, budgets, "max", snapshot, risk_model)
-
-
-# -- finding the rule ---------------------------------------------------------------------
-def constraint_handles(constraint: Constraint) -> tuple[str, ...]:
-    """The strings that name a rule in :func:`frontier`: name, description, key, key:subject."""
-    handles = [constraint.name] if constraint.name else []
-    handles += [constraint.describe(), constraint.key]
-    if constraint.qualified_by_subject:
-        handles.append(f"{constraint.key}:{constraint.subject}")
-    return tuple(dict.fromkeys(handles))
-
-
-def find_constraint(job: JobSpec, constraint: str) -> int:
-    """Position in ``job.constraints`` of the one rule ``constraint`` names.
-
-    Raises
-    ------
-    SpecError
-        No rule or several rules match; the message lists the handles to choose from.
-    """
-    matches = [i for i, c in enumerate(job.constraints) if constraint in constraint_handles(c)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise SpecError(f"no constraint {constraint!r} in the job", file=job.source, choices=_handles(job))
-    raise SpecError(f"{constraint!r} names {len(matches)} constraints", file=job.source, choices=_handles(job, matches))
-
-
-def rule_title(constraint: Constraint) -> str:
-    """The rule's ``name``, else its description without bounds (``MAG7 weight``)."""
-    return constraint.name or re.split(r" (?:<=|>=|==) ", constraint.describe())[0]
-
-
-def _handles(job: JobSpec, positions: Sequence[int] | None = None) -> tuple[str, ...]:
-    """Handles that name exactly one of the rules at ``positions`` (all rules by default)."""
-    positions = range(len(job.constraints)) if positions is None else positions
-    counts: dict[str, int] = {}
-    for c in job.constraints:
-        for h in constraint_handles(c):
-            counts[h] = counts.get(h, 0) + 1
-    unique = [h for i in positions for h in constraint_handles(job.constraints[i]) if counts[h] == 1]
-    return tuple(dict.fromkeys(unique))
-
-
-def _added(job: JobSpec, constraint: Constraint) -> tuple[JobSpec, int]:
-    return dataclasses.replace(job, constraints=(*job.constraints, constraint)), len(job.constraints)
-
-
-def _with_side(job: JobSpec, index: int, side: str, bound: float) -> JobSpec:
-    """The job with rule ``index`` given a ``side`` bound, if it has none (so it compiles one)."""
-    rule = job.constraints[index]
-    if getattr(rule, "target", None) is not None:
-        raise SpecError(f"{rule.label!r} has a target; sweep a rule with min/max", file=job.source)
-    if not hasattr(rule, side):
-        raise SpecError(f"{rule.label!r} has no {side!r} bound to sweep", file=job.source, choices=_sides(rule))
-    if getattr(rule, side) is not None:
-        return job
-    try:
-        replaced = dataclasses.replace(rule, **{side: bound})
-    except ValueError as err:
-        raise SpecError(f"cannot give {rule.label!r} a {side} of {bound:g}: {err}", file=job.source) from None
-    constraints = list(job.constraints)
-    constraints[index] = replaced
-    return dataclasses.replace(job, constraints=tuple(constraints))
-
-
-def _sides(rule: Constraint) -> tuple[str, ...]:
-    return tuple(s for s in SIDES if hasattr(rule, s))
-
-
-def _check_bounds(bounds: Iterable[float]) -> list[float]:
-    values = [float(b) for b in bounds]
-    if not values:
-        raise SpecError("a frontier needs at least one bound")
-    if not all(np.isfinite(values)):
-        raise SpecError(f"frontier bounds must be finite, got {values}")
-    return values
+        raise SpecError("several turnover rules", choices=handles(job, matches))
+    job, index = (job, matches[0]) if matches else added_rule(job, Turnover(max=max(budgets)))
+    return sweep(job, index, budgets, "max", snapshot, risk_model)
 
 
 # -- the sweep ----------------------------------------------------------------------------
-def _sweep(
+def sweep(
     job: JobSpec,
     index: int,
     bounds: list[float],
@@ -298,9 +229,14 @@ def _sweep(
     snapshot: MarketSnapshot | None,
     risk_model: RiskModel | None,
 ) -> Frontier:
+    """Sweep rule ``index``'s ``side`` (``max``/``min``) over ``bounds``: one compile, a re-solve per bound.
+
+    Points are solved loosest bound first; a bound proven infeasible makes every tighter one
+    infeasible without a solve (see the module docstring).
+    """
     if side not in SIDES:
         raise SpecError(f"unknown side {side!r}", choices=tuple(SIDES))
-    job = _with_side(job, index, side, bounds[0])
+    job = with_side(job, index, side, bounds[0])
     prepared = prepare(job, snapshot=snapshot, risk_model=risk_model)
     position = prepared.constraint_position(index)
     built = prepared.problem.built[position]

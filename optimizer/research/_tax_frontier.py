@@ -17,7 +17,8 @@ from trimtab.constraints import JobSpec, RealizedGain, SpecError, TaxSpec
 from trimtab.models import MarketSnapshot, RiskModel
 
 from .. import as_job
-from ._frontier import Frontier, _added, _check_bounds, _handles, _sweep
+from ._frontier import Frontier, sweep
+from ._frontier_rules import added_rule, check_bounds, handles
 
 #: Default budgets (fractions of NAV, loosest first): from 2 % of NAV in net gains to 12 % in net losses.
 DEFAULT_GAIN_BUDGETS = (0.02, 0.01, 0.0, -0.02, -0.04, -0.06, -0.08, -0.10, -0.12)
@@ -63,15 +64,15 @@ def gain_budget_frontier(
     job = as_job(job)
     if kind not in ("net", "short", "long"):
         raise SpecError(f"unknown realized gain kind {kind!r}", choices=("net", "short", "long"))
-    budgets = _check_bounds(DEFAULT_GAIN_BUDGETS if bounds is None else bounds)
+    budgets = check_bounds(DEFAULT_GAIN_BUDGETS if bounds is None else bounds)
     taxes = job.taxes if job.taxes is not None else TaxSpec()
     if tax_weight is not None:
         taxes = taxes.model_copy(update={"weight": float(tax_weight)})
     job = dataclasses.replace(job, taxes=taxes)
     matches = [i for i, c in enumerate(job.constraints) if isinstance(c, RealizedGain) and c.kind == kind]
     if len(matches) > 1:
-        raise SpecError(f"several realized_gain rules of kind {kind!r}", choices=_handles(job, matches))
+        raise SpecError(f"several realized_gain rules of kind {kind!r}", choices=handles(job, matches))
     if matches and job.constraints[matches[0]].units != "fraction":
         raise SpecError("the realized_gain rule is in USD; sweep it with frontier() in its units", file=job.source)
-    job, index = (job, matches[0]) if matches else _added(job, RealizedGain(max=max(budgets), kind=kind))
-    return _sweep(job, index, budgets, "max", snapshot, risk_model)
+    job, index = (job, matches[0]) if matches else added_rule(job, RealizedGain(max=max(budgets), kind=kind))
+    return sweep(job, index, budgets, "max", snapshot, risk_model)
