@@ -7,7 +7,7 @@ Its ``apply_parameters`` multiplies all three at every solve, whatever changed. 
 point or an account of a batch usually changes one or two vectors (a bound, the holdings):
 then ``P`` and ``A`` (the bulk: the factor loadings) need not be rebuilt. ``A`` and ``b`` share
 one tensor (``b`` is the last column of ``[A b]``); its rows are split once, so a moved bound
-recomputes ``b`` alone (1.2 → 0.4 ms of a 500-name re-solve) from its own rows of the tensor.
+recomputes ``b`` alone (1.2 → 0.6 ms of a 500-name re-solve) from its own rows of the tensor.
 
 :class:`IncrementalParameters` replaces that method on one compiled problem (an attribute of
 that object only; CVXPY itself is untouched). It computes the parameter vector as CVXPY does,
