@@ -130,10 +130,10 @@ def build_exposures(
     styles : pd.DataFrame
         Style scores by asset_id (σ units), one column per entry of :data:`STYLE_FACTORS`.
     """
-    base_beta = np.array([SECTOR_PROFILES[s].beta for s in sectors.tolist()])
+    names = sectors.to_numpy(dtype=object)  # read once: numpy's comparisons, not eleven of pandas' string column
+    base_beta = np.array([SECTOR_PROFILES[s].beta for s in names])
     beta = np.clip(base_beta + rng.normal(0.0, 0.15, len(sectors)), 0.4, 1.8)
     beta /= float(np.dot(beta, benchmark_weights.to_numpy()))
-    names = sectors.to_numpy(dtype=object)  # numpy's comparisons, not eleven of pandas' string column
     dummies = pd.DataFrame({s: (names == s).astype(float) for s in SECTOR_PROFILES}, index=sectors.index)
     market = pd.DataFrame({"market": beta}, index=sectors.index)
     exposures = pd.concat([market, dummies, styles[list(STYLE_FACTORS)]], axis=1)
