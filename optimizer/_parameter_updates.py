@@ -126,11 +126,10 @@ class IncrementalParameters:
         layout = getattr(reduced_A, "problem_data_index", None)
         self._columns = {
             "q": _columns(program.q),
-            "A": _columns(tensor),  # the whole [A b] until split below
-            "b": None,
             "P": _columns(program.reduced_P.reduced_mat) if program.reduced_P.matrix_data is not None else None,
         }
         if layout is None or getattr(reduced_A, "mapping_nonzero", None) is not None or not sp.issparse(tensor):
+            self._columns["A"], self._columns["b"] = _columns(tensor), None  # the whole [A b], never split
             return
         indices, indptr, shape = layout
         start = int(indptr[-2])
