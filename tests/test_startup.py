@@ -7,10 +7,12 @@ A fresh interpreter (``sys.executable -c …`` on the trimtab under test, as the
 - ``trimtab --help`` and every command's ``--help`` load none of the numeric stack (CVXPY,
   SciPy, scikit-learn, pandas, numpy), no plotting, Parquet or FIX, and no trimtab module
   beyond the facade, the core's ``__init__`` and the CLI itself;
-- ``optimize`` and ``diagnose`` of a job load no matplotlib, QuickFIX, Parquet, nor the research
-  or export packages, nor scikit-learn estimators the job's risk model does not fit; ``validate``
-  none of those either;
-- the console entry point does not run the cycle collector while the numeric stack loads.
+- ``optimize`` and ``diagnose`` of a job load no matplotlib, QuickFIX, Parquet, ``scipy.stats``,
+  nor the research or export packages, nor scikit-learn estimators the job's risk model does not
+  fit; ``validate`` none of those either;
+- the console entry point does not run the cycle collector while the numeric stack loads;
+- cvxpy and scikit-learn load without ``scipy.stats`` after ``import trimtab``, and what they
+  take from it is scipy's own (``trimtab/_deferred_scipy_stats.py``).
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ HEAVY = ("cvxpy", "scipy", "sklearn", "pandas", "numpy", "matplotlib", "pyarrow"
          "trimtab.models", "trimtab.constraints")
 
 #: Never loaded by ``optimize`` or ``diagnose`` (nor ``validate``) of the default job (a fundamental model:
-#: scikit-learn's covariance, PCA and robust-regression estimators load only when a job fits them).
-NOT_FOR_ONE_JOB = ("matplotlib", "quickfix", "pyarrow.parquet", "trimtab.optimizer.research", "trimtab.optimizer.export",
-                   "sklearn.covariance", "sklearn.decomposition", "sklearn.linear_model")
+#: scikit-learn's covariance, PCA and robust-regression estimators load only when a job fits them; scipy.stats,
+#: which cvxpy and scikit-learn import, only when something uses it: trimtab/_deferred_scipy_stats.py).
+NOT_FOR_ONE_JOB = ("matplotlib", "quickfix", "pyarrow.parquet", "scipy.stats", "trimtab.optimizer.research",
+                   "trimtab.optimizer.export", "sklearn.covariance", "sklearn.decomposition", "sklearn.linear_model")
 
 #: Runs each argv of ARGVS through the CLI; prints, per argv, its exit code and the modules it added.
 _PROBE = textwrap.dedent(
@@ -103,7 +106,8 @@ def test_help_and_every_commands_help_load_no_numeric_stack():
         assert not heavy(step["loaded"], HEAVY), f"{' '.join(step['argv'])} loaded {heavy(step['loaded'], HEAVY)}"
     assert not heavy(result["before"], HEAVY), f"importing the CLI loaded {heavy(result['before'], HEAVY)}"
     ours = {m for m in loaded if m == "trimtab" or m.startswith("trimtab.")}
-    assert {m for m in ours if not m.startswith("trimtab.optimizer.cli")} == {"trimtab", "trimtab.optimizer"}, ours
+    facade = {"trimtab", "trimtab._deferred_scipy_stats", "trimtab.optimizer"}
+    assert {m for m in ours if not m.startswith("trimtab.optimizer.cli")} == facade, ours
 
 
 def test_optimize_and_diagnose_load_no_plotting_parquet_fix_research_or_export(tmp_path):
@@ -202,3 +206,85 @@ def test_a_trimtab_process_does_not_collect_while_the_numeric_stack_loads(tmp_pa
     assert default["runs"][2] >= 1 and sum(default["runs"]) > 100, default
     # the console entry: only the few young collections while typer and rich load, before main() runs
     assert ours["runs"][2] == 0 and ours["runs"][1] <= default["runs"][1] // 5 and sum(ours["runs"]) < 60, ours
+
+
+# -- scipy.stats: cvxpy and scikit-learn load without it (trimtab/_deferred_scipy_stats.py) ---------------
+
+
+def run_child(code: str, tmp_path=None) -> dict:
+    """Run ``code`` in a fresh interpreter; the JSON object of its last printed line."""
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=_child_env(),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_cvxpy_and_sklearn_load_without_scipy_stats_and_its_functions_are_scipys():
+    report = run_child(
+        """
+        import json, sys
+        import trimtab.constraints, trimtab.models  # cvxpy, sklearn.base
+        loaded_before = "scipy.stats" in sys.modules
+        import cvxpy, numpy as np
+        p = [0.25, 0.75]
+        ours = sys.modules["cvxpy.atoms.quantum_rel_entr"].entropy(p)
+        stats = sys.modules["scipy.stats"]  # the first call loaded the real one
+        from sklearn.utils import fixes
+        mode = fixes._mode(np.array([3, 1, 3, 2]))
+        print(json.dumps({"loaded_before": loaded_before, "cvxpy": "cvxpy" in sys.modules,
+                          "ours": ours, "scipy": float(stats.entropy(p)), "by_hand": float(-(np.log(p) @ p)),
+                          "real": stats.__file__.endswith("__init__.py") and hasattr(stats, "norm"),
+                          "mode": int(mode.mode[0]), "count": int(mode.count[0])}))
+        """
+    )
+    assert report["cvxpy"] and not report["loaded_before"]
+    assert report["ours"] == report["scipy"] and abs(report["ours"] - report["by_hand"]) < 1e-15
+    assert report["real"] and (report["mode"], report["count"]) == (3, 2)
+
+
+def test_a_process_that_loaded_scipy_stats_first_keeps_cvxpys_own_import():
+    report = run_child(
+        """
+        import json, sys
+        import scipy.stats
+        import trimtab.constraints
+        print(json.dumps({"same": sys.modules["cvxpy.atoms.quantum_rel_entr"].entropy is scipy.stats.entropy}))
+        """
+    )
+    assert report["same"]
+
+
+def _fake_module(tmp_path, name: str, body: str) -> None:
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(body))
+
+
+def test_a_module_that_uses_more_of_scipy_stats_gets_the_real_one(tmp_path):
+    """Any other name loads the real ``scipy.stats``; a submodule import runs the module again with it."""
+    _fake_module(tmp_path, "uses_norm", "import scipy.stats\nfrom scipy.stats import norm\nHALF = norm.cdf(0.0)\n")
+    _fake_module(tmp_path, "uses_submodule", "from scipy.stats import entropy\nimport scipy.stats._mstats_basic\n")
+    _fake_module(tmp_path, "fails", "import scipy.stats\nraise ValueError('broken on purpose')\n")
+    report = run_child(
+        """
+        import json, sys
+        sys.path.insert(0, ".")
+        import trimtab._deferred_scipy_stats as deferred
+        deferred.MODULES = frozenset({"uses_norm", "uses_submodule", "fails"})
+        try:
+            import fails
+        except ValueError:
+            pass
+        after_failure = "scipy.stats" in sys.modules
+        import uses_submodule
+        real_after_submodule = type(sys.modules["scipy.stats"]) is type(sys)
+        scipys_entropy = uses_submodule.entropy is sys.modules["scipy.stats"].entropy  # run again: scipy's own
+        del sys.modules["scipy.stats"]
+        import uses_norm
+        print(json.dumps({"after_failure": after_failure, "half": float(uses_norm.HALF),
+                          "real_after_submodule": real_after_submodule, "scipys_entropy": scipys_entropy,
+                          "real": type(sys.modules["scipy.stats"]) is type(sys)}))
+        """,
+        tmp_path,
+    )
+    assert report["after_failure"] is False  # the stand-in is removed whatever the module does
+    assert report["real_after_submodule"] and report["scipys_entropy"]
+    assert report["half"] == 0.5 and report["real"]

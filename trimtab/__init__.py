@@ -19,12 +19,17 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trimtab import _deferred_scipy_stats
+
 # An installed trimtab holds models/, constraints/ and optimizer/ inside this folder (setuptools
 # maps them in). In a source checkout they sit beside it, at the repository root; let the
 # subpackages be found there too, under this namespace only (no top-level ``models`` appears).
 _HERE = Path(__file__).resolve().parent
 if not (_HERE / "optimizer").is_dir() and (_HERE.parent / "optimizer" / "__init__.py").is_file():
     __path__.append(str(_HERE.parent))  # noqa: F821 — a package's own __path__
+
+# cvxpy and scikit-learn, when loaded, leave scipy.stats unloaded until something uses it (0.3–0.5 s).
+_deferred_scipy_stats.install()
 
 #: Public name → the subpackage that defines it.
 _EXPORTS: dict[str, str] = {
