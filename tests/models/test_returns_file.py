@@ -35,9 +35,13 @@ def through_pandas(path: Path, monkeypatch) -> pd.DataFrame:
         return load_returns(path, IDS)
 
 
-def test_a_plain_file_takes_the_fast_path_and_reads_what_pandas_reads(tmp_path, monkeypatch):
+@pytest.mark.parametrize("in_order", [False, True])  # True: dates ascending, the universe's columns in its order
+def test_a_plain_file_takes_the_fast_path_and_reads_what_pandas_reads(tmp_path, monkeypatch, in_order):
     path = tmp_path / "returns.csv"
-    plain_frame().to_csv(path, index=False)
+    frame = plain_frame()
+    if in_order:
+        frame = frame.sort_values("date")[["date", *IDS]]
+    frame.to_csv(path, index=False)
     assert _returns_file._read_plain_csv(path, IDS) is not None
     fast = load_returns(path, IDS)
     pd.testing.assert_frame_equal(fast, through_pandas(path, monkeypatch), check_exact=True)
