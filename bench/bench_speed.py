@@ -52,7 +52,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _speed_problems as sp  # bench/_speed_problems.py (this folder is on sys.path)
 from _speed_report import CLARABEL_CAP_ROW, CLARABEL_RESOLVE_ROW, Table, fmt_s, interleave, quiet, timed
-from _speed_e2e import clear_caches, print_summary, section_cli_10k, section_end_to_end  # bench/_speed_e2e.py
+from _speed_e2e import (  # bench/_speed_e2e.py
+    clear_caches,
+    compile_checkout,
+    print_summary,
+    section_cli_10k,
+    section_end_to_end,
+)
 from trimtab.optimizer import (
     _compile_cache,  # private hook, for a bench only: the compile cache, cleared for "cold" runs
     _solver_attempts,  # private, for a bench only: trimtab's Clarabel settings, shown beside the peers'
@@ -374,6 +380,7 @@ def main() -> None:
         p500 = sp.from_trimtab("500 (embedded, fundamental)", job, snap, trimtab.estimate_risk(job, snap))
     full = section_full_covariance(job_text, args.repeat, agreement)
     with tempfile.TemporaryDirectory(prefix="bench_speed_") as tmp:
+        compile_checkout(Path(tmp) / "pycache")
         e2e = section_end_to_end(args.repeat, Path(tmp))
         cli10k = None
         if not args.skip_10k_cli:
