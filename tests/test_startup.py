@@ -263,12 +263,13 @@ def test_a_module_that_uses_more_of_scipy_stats_gets_the_real_one(tmp_path):
     _fake_module(tmp_path, "uses_norm", "import scipy.stats\nfrom scipy.stats import norm\nHALF = norm.cdf(0.0)\n")
     _fake_module(tmp_path, "uses_submodule", "from scipy.stats import entropy\nimport scipy.stats._mstats_basic\n")
     _fake_module(tmp_path, "fails", "import scipy.stats\nraise ValueError('broken on purpose')\n")
+    _fake_module(tmp_path, "star", "from scipy.stats import *\nHALF = norm.cdf(0.0)\n")
     report = run_child(
         """
         import json, sys
         sys.path.insert(0, ".")
         import trimtab._deferred_scipy_stats as deferred
-        deferred.MODULES = frozenset({"uses_norm", "uses_submodule", "fails"})
+        deferred.MODULES = frozenset({"uses_norm", "uses_submodule", "fails", "star"})
         try:
             import fails
         except ValueError:
@@ -278,13 +279,15 @@ def test_a_module_that_uses_more_of_scipy_stats_gets_the_real_one(tmp_path):
         real_after_submodule = type(sys.modules["scipy.stats"]) is type(sys)
         scipys_entropy = uses_submodule.entropy is sys.modules["scipy.stats"].entropy  # run again: scipy's own
         del sys.modules["scipy.stats"]
+        import star
+        del sys.modules["scipy.stats"]
         import uses_norm
         print(json.dumps({"after_failure": after_failure, "half": float(uses_norm.HALF),
-                          "real_after_submodule": real_after_submodule, "scipys_entropy": scipys_entropy,
+                          "real_after_submodule": real_after_submodule, "scipys_entropy": scipys_entropy, "star": float(star.HALF),
                           "real": type(sys.modules["scipy.stats"]) is type(sys)}))
         """,
         tmp_path,
     )
     assert report["after_failure"] is False  # the stand-in is removed whatever the module does
     assert report["real_after_submodule"] and report["scipys_entropy"]
-    assert report["half"] == 0.5 and report["real"]
+    assert report["half"] == 0.5 and report["star"] == 0.5 and report["real"]

@@ -56,8 +56,8 @@ class _StandIn(types.ModuleType):
         self.entropy = entropy
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):  # the import system's probes (__path__, __file__): a plain module's answer
-            raise AttributeError(name)
+        if name.startswith("__") and name != "__all__":  # the import system's probes (__path__, __file__):
+            raise AttributeError(name)  # a plain module's answer; ``import *`` (``__all__``) wants the real one
         return getattr(_real_stats(), name)
 
 
