@@ -14,7 +14,9 @@ as soon as the module has run; every other import is left alone. The stand-in se
 ``entropy`` as a function that calls scipy's own, and any other name by loading the real
 ``scipy.stats`` there and then; a module that imports one of its submodules is run again with the
 real ``scipy.stats`` loaded. A newer cvxpy or scikit-learn that uses more of it therefore gets the
-real thing, only not sooner. A process that loaded ``scipy.stats`` before is not touched.
+real thing, only not sooner. A process that loaded ``scipy.stats`` before is not touched; another
+thread importing ``scipy.stats`` while one of those modules runs gets the stand-in, which hands it
+every name from the real module.
 
 No library does this: ``importlib.util.LazyLoader`` defers a module until its first attribute
 access, but ``import scipy.stats`` itself reads the module's ``__spec__`` (Python ≤ 3.11), and
