@@ -30,31 +30,24 @@ def clear_caches() -> None:
     _synthetic._generate.cache_clear()
 
 
-#: Where the processes' bytecode is kept (empty: Python's default); :func:`compile_checkout` sets it.
-PYCACHE: list[Path] = []
-
-
-def compile_checkout(folder: Path) -> None:
-    """Compile this checkout's trimtab into ``folder`` once, as ``pip install`` compiles an installed copy."""
-    PYCACHE[:] = [folder]
+def compile_checkout() -> None:
+    """Compile this checkout's trimtab (into its ``__pycache__`` folders, git-ignored), as ``pip install`` compiles
+    an installed copy; the timed processes read it from then on (see :func:`run_process`)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     sources = [str(ROOT / name) for name in ("trimtab", "models", "constraints", "optimizer")]
-    env["PYTHONPYCACHEPREFIX"] = str(folder)
     subprocess.run([sys.executable, "-m", "compileall", "-q", *sources], env=env, check=True, capture_output=True)
 
 
 def run_process(args: list[str], measure_memory: bool = False) -> tuple[float, float | None]:
     """(wall seconds, peak RSS in GiB or None) of one process; raises on a non-zero exit.
 
-    The process runs this checkout's trimtab as an installed copy runs: its bytecode compiled
-    once (pip compiles at install) and read from then on — under ``PYCACHE``, even where
-    ``PYTHONDONTWRITEBYTECODE`` is set, which would otherwise compile every module of the
-    source tree in every process (~0.1 s).
+    The process runs this checkout's trimtab as an installed copy runs, from bytecode compiled
+    once (:func:`compile_checkout`), with ``PYTHONDONTWRITEBYTECODE`` unset: where it is set, a
+    process ignores no bytecode but writes none either, so the source tree's modules — which pip
+    never compiled — would be compiled again in every process (~0.1 s).
     """
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    if PYCACHE:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE[0])
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     timer = measure_memory and Path("/usr/bin/time").exists()
     command = (["/usr/bin/time", "-v"] if timer else []) + args
     started = time.perf_counter()

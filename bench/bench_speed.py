@@ -380,7 +380,7 @@ def main() -> None:
         p500 = sp.from_trimtab("500 (embedded, fundamental)", job, snap, trimtab.estimate_risk(job, snap))
     full = section_full_covariance(job_text, args.repeat, agreement)
     with tempfile.TemporaryDirectory(prefix="bench_speed_") as tmp:
-        compile_checkout(Path(tmp) / "pycache")
+        compile_checkout()
         e2e = section_end_to_end(args.repeat, Path(tmp))
         cli10k = None
         if not args.skip_10k_cli:
