@@ -52,13 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _speed_problems as sp  # bench/_speed_problems.py (this folder is on sys.path)
 from _speed_report import CLARABEL_CAP_ROW, CLARABEL_RESOLVE_ROW, Table, fmt_s, interleave, quiet, timed
-from _speed_e2e import (  # bench/_speed_e2e.py
-    clear_caches,
-    compile_checkout,
-    print_summary,
-    section_cli_10k,
-    section_end_to_end,
-)
+from _speed_e2e import clear_caches, compile_checkout, print_summary, section_cli_10k, section_end_to_end
 from trimtab.optimizer import (
     _compile_cache,  # private hook, for a bench only: the compile cache, cleared for "cold" runs
     _solver_attempts,  # private, for a bench only: trimtab's Clarabel settings, shown beside the peers'
