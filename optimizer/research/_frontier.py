@@ -39,7 +39,7 @@ from .. import (
     prepare,
     with_job_groups,
 )
-from ._frontier_rules import SIDES, added_rule, check_bounds, find_constraint, handles, rule_title, with_side
+from ._frontier_rules import SIDES, check_bounds, find_constraint, rule_title, rule_to_sweep, with_side
 
 SENSES = {"max": "<=", "min": ">="}
 _ACTIONS = {"max": "raising the cap of", "min": "lowering the floor of"}
@@ -172,9 +172,8 @@ def mag7_cap_frontier(
         caps = [benchmark] + [round(c, 4) for c in steps if 0.05 - 1e-9 <= c < benchmark]
     caps = check_bounds(caps)
     matches = [i for i, c in enumerate(job.constraints) if (c.key, c.subject) == (GroupWeight.key, "MAG7")]
-    if len(matches) > 1:
-        raise SpecError("several MAG7 group_weight rules; use frontier() with one's name", choices=handles(job, matches))
-    job, index = (job, matches[0]) if matches else added_rule(job, GroupWeight(group="MAG7", max=caps[0]))
+    several = "several MAG7 group_weight rules; use frontier() with one's name"
+    job, index = rule_to_sweep(job, matches, several, lambda: GroupWeight(group="MAG7", max=caps[0]))
     return sweep(job, index, caps, "max", snapshot, risk_model)
 
 
@@ -193,9 +192,8 @@ def tilt_frontier(
     job = as_job(job)
     targets = check_bounds(np.linspace(0.0, 1.0, 6) if targets is None else targets)
     matches = [i for i, c in enumerate(job.constraints) if (c.key, c.subject) == (FactorExposure.key, factor)]
-    if len(matches) > 1:
-        raise SpecError(f"several factor_exposure rules on {factor!r}", choices=handles(job, matches))
-    job, index = (job, matches[0]) if matches else added_rule(job, FactorExposure(factor=factor, min=targets[0]))
+    several = f"several factor_exposure rules on {factor!r}"
+    job, index = rule_to_sweep(job, matches, several, lambda: FactorExposure(factor=factor, min=targets[0]))
     return sweep(job, index, targets, "min", snapshot, risk_model)
 
 
@@ -214,9 +212,7 @@ def turnover_frontier(
     job = as_job(job)
     budgets = check_bounds((0.05, 0.10, 0.20, 0.30, 0.50, 0.75, 1.00) if budgets is None else budgets)
     matches = [i for i, c in enumerate(job.constraints) if c.key == Turnover.key]
-    if len(matches) > 1:
-        raise SpecError("several turnover rules", choices=handles(job, matches))
-    job, index = (job, matches[0]) if matches else added_rule(job, Turnover(max=max(budgets)))
+    job, index = rule_to_sweep(job, matches, "several turnover rules", lambda: Turnover(max=max(budgets)))
     return sweep(job, index, budgets, "max", snapshot, risk_model)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -57,9 +57,21 @@ def handles(job: JobSpec, positions: Sequence[int] | None = None) -> tuple[str, 
     return tuple(dict.fromkeys(unique))
 
 
-def added_rule(job: JobSpec, constraint: Constraint) -> tuple[JobSpec, int]:
-    """The job with ``constraint`` appended, and its position."""
-    return dataclasses.replace(job, constraints=(*job.constraints, constraint)), len(job.constraints)
+def rule_to_sweep(
+    job: JobSpec, matches: Sequence[int], several: str, new_rule: Callable[[], Constraint]
+) -> tuple[JobSpec, int]:
+    """``(job, position)`` of the one rule at ``matches``, or, when there is none, the job with ``new_rule()`` appended.
+
+    Raises
+    ------
+    SpecError
+        ``several`` (with the handles that name each) when ``matches`` holds more than one rule.
+    """
+    if len(matches) > 1:
+        raise SpecError(several, choices=handles(job, matches))
+    if matches:
+        return job, matches[0]
+    return dataclasses.replace(job, constraints=(*job.constraints, new_rule())), len(job.constraints)
 
 
 def with_side(job: JobSpec, index: int, side: str, bound: float) -> JobSpec:

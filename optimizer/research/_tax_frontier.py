@@ -18,7 +18,7 @@ from trimtab.models import MarketSnapshot, RiskModel
 
 from .. import as_job
 from ._frontier import Frontier, sweep
-from ._frontier_rules import added_rule, check_bounds, handles
+from ._frontier_rules import check_bounds, rule_to_sweep
 
 #: Default budgets (fractions of NAV, loosest first): from 2 % of NAV in net gains to 12 % in net losses.
 DEFAULT_GAIN_BUDGETS = (0.02, 0.01, 0.0, -0.02, -0.04, -0.06, -0.08, -0.10, -0.12)
@@ -70,9 +70,8 @@ def gain_budget_frontier(
         taxes = taxes.model_copy(update={"weight": float(tax_weight)})
     job = dataclasses.replace(job, taxes=taxes)
     matches = [i for i, c in enumerate(job.constraints) if isinstance(c, RealizedGain) and c.kind == kind]
-    if len(matches) > 1:
-        raise SpecError(f"several realized_gain rules of kind {kind!r}", choices=handles(job, matches))
-    if matches and job.constraints[matches[0]].units != "fraction":
+    several = f"several realized_gain rules of kind {kind!r}"
+    job, index = rule_to_sweep(job, matches, several, lambda: RealizedGain(max=max(budgets), kind=kind))
+    if matches and job.constraints[index].units != "fraction":
         raise SpecError("the realized_gain rule is in USD; sweep it with frontier() in its units", file=job.source)
-    job, index = (job, matches[0]) if matches else added_rule(job, RealizedGain(max=max(budgets), kind=kind))
     return sweep(job, index, budgets, "max", snapshot, risk_model)
