@@ -15,6 +15,7 @@ from ._base import BINDING_TOLERANCE, BuiltConstraint, Constraint, Measurement, 
 from ._bounds import Bound, parse_bound
 from ._context import BuildContext, DataView, UniverseInfo
 from ._errors import SpecError
+from ._expression_value import ExpressionValue
 from ._documents import MAX_EXTENDS
 from ._job import JobSpec, load_job, loads_job
 from ._yaml_loader import MAX_FILE_BYTES, MAX_NESTING_DEPTH, MAX_YAML_ALIASES, MAX_YAML_VALUES
@@ -78,6 +79,7 @@ __all__ = [
     "CostSpec",
     "DataSpec",
     "DataView",
+    "ExpressionValue",
     "FactorExposure",
     "GroupWeight",
     "ImpactSpec",

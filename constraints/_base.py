@@ -10,6 +10,7 @@ after a solve, the numeric value, bound, slack, dual and binding flag of the con
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, ClassVar, Literal
 
 import cvxpy as cp
@@ -18,6 +19,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from ._context import BuildContext, DataView, UniverseInfo
+from ._expression_value import ExpressionValue
 
 Sense = Literal["<=", ">=", "==", "range"]
 
@@ -226,17 +228,18 @@ class BuiltConstraint:
 
         Without values (after an infeasible solve) the value and slack are NaN.
         """
-        raw = self.lhs.value
+        read_lhs, read_upper, read_lower = self._readers
+        raw = read_lhs()
         value = np.atleast_1d(np.asarray(raw, dtype=float)) if raw is not None else np.full(self.lhs.shape or (1,), np.nan)
         candidates: list[tuple[np.ndarray, np.ndarray, str]] = []
-        if self.upper is not None:
-            upper = np.broadcast_to(np.atleast_1d(np.asarray(self.upper.value, dtype=float)), value.shape)
+        if read_upper is not None:
+            upper = np.broadcast_to(np.atleast_1d(np.asarray(read_upper(), dtype=float)), value.shape)
             if "eq" in self.hard:
                 candidates.append((-np.abs(value - upper), upper, "eq"))
             else:
                 candidates.append((upper - value, upper, "upper"))
-        if self.lower is not None and "eq" not in self.hard:
-            lower = np.broadcast_to(np.atleast_1d(np.asarray(self.lower.value, dtype=float)), value.shape)
+        if read_lower is not None and "eq" not in self.hard:
+            lower = np.broadcast_to(np.atleast_1d(np.asarray(read_lower(), dtype=float)), value.shape)
             candidates.append((value - lower, lower, "lower"))
         best: Measurement | None = None
         for slack, bound, side in candidates:
@@ -246,6 +249,15 @@ class BuiltConstraint:
                 best = Measurement(float(value[i]), float(bound[i]), float(slack[i]), side, row, i)
         assert best is not None
         return best
+
+    @cached_property
+    def _readers(self) -> tuple[ExpressionValue, ExpressionValue | None, ExpressionValue | None]:
+        """What :meth:`measure` reads after each solve: the values of ``lhs``, ``upper``, ``lower``."""
+        return (
+            ExpressionValue(self.lhs),
+            None if self.upper is None else ExpressionValue(self.upper),
+            None if self.lower is None else ExpressionValue(self.lower),
+        )
 
     def dual(self, measurement: Measurement) -> float:
         """Dual value (shadow price, objective units per lhs unit) of the measured row and side."""
