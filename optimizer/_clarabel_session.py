@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL, dims_to_solver_cones
 
 from ._parameter_updates import IncrementalParameters
+from ._solution_gather import WITH_SOLUTION, SolutionGather
 
 
 class ClarabelSession:
@@ -69,6 +70,18 @@ class ClarabelSession:
         self._P: sp.csc_array | None = None
         #: The compiled problem's parameter application, recomputing only what changed (None: CVXPY's own).
         self.parameters: IncrementalParameters | None = None
+        #: The map from Clarabel's answer to the variables and duals (None: CVXPY's unpacking).
+        self.gather: SolutionGather | None = None
+        #: Solves whose answer was put in place by the gather; Clarabel's answer of the last solve.
+        self.gathered = 0
+        self.last_answer: Any = None
+        # CVXPY's compiled form of the last parametric solve: its chain, cache key and program
+        self._chain: Any = None
+        self._key: Any = None
+        self._program: Any = None
+        self._gather_tried: Any = None
+        self._A_source: Any = None
+        self._A: sp.csc_array | None = None
 
     def solve(self, options: dict[str, Any], *, constant: bool = False) -> None:
         """Solve with Clarabel ``options``; the problem's status, variables and duals are set as by ``solve()``.
@@ -80,19 +93,28 @@ class ClarabelSession:
         cvxpy.error.SolverError
             When Clarabel fails (as ``cvxpy.Problem.solve`` would raise it).
         """
-        data, chain, inverse = self.problem.get_problem_data(
-            cp.CLARABEL, solver_opts=dict(options), ignore_dpp=constant
-        )
-        if not constant:  # the next solve recomputes only the parts of the data whose parameters changed
-            self.parameters = IncrementalParameters.install(getattr(self.problem._cache, "param_prog", None))
-        P = self._upper_triangle(data)
-        q, A, b = np.asarray(data["c"], dtype=float), data["A"].tocsc(), np.asarray(data["b"], dtype=float)
+        kept = not constant and self._compiled_form_kept(options)
+        if kept:  # CVXPY's compiled form, its parameters applied; no walk through its chain
+            P, q, A, b, offset = self._kept_data()
+            chain = inverse = None
+            dims = self._program.cone_dims
+        else:
+            data, chain, inverse = self.problem.get_problem_data(
+                cp.CLARABEL, solver_opts=dict(options), ignore_dpp=constant
+            )
+            if not constant:  # the next solve recomputes only the parts of the data whose parameters changed
+                self.parameters = IncrementalParameters.install(getattr(self.problem._cache, "param_prog", None))
+                self._chain, self._key = chain, self.problem._cache.key
+                self._program = getattr(self.problem._cache, "param_prog", None)
+            P = self._upper_triangle(data.get("P"), data["c"].size)
+            q, A, b = np.asarray(data["c"], dtype=float), data["A"].tocsc(), np.asarray(data["b"], dtype=float)
+            self._A_source, offset, dims = None, 0.0, data["dims"]
         settings = CLARABEL.parse_solver_opts(False, dict(options))
         # Some settings (equilibration, the linear solver) are fixed once a solver exists.
         changes = None if constant or options != self._options else self._changes(P, q, A, b)
         started = time.perf_counter()
         if changes is None:
-            solver = clarabel.DefaultSolver(P, q, A, b, dims_to_solver_cones(data["dims"]), settings)
+            solver = clarabel.DefaultSolver(P, q, A, b, dims_to_solver_cones(dims), settings)
             if constant:
                 self.constant_solves += 1
             else:
@@ -109,13 +131,54 @@ class ClarabelSession:
             self._solver, self._data = None, None
             raise cp.error.SolverError(f"Clarabel failed: {err}") from None
         self.clarabel_seconds = time.perf_counter() - started
+        self.last_answer = answer
+        if kept and self.gather is not None and self.gather.unpack(self.problem, answer, options, offset):
+            self.gathered += 1
+            return
+        if chain is None:  # an answer the gather leaves to CVXPY (no solution): its chain and inverse data
+            _, chain, inverse = self.problem.get_problem_data(cp.CLARABEL, solver_opts=dict(options))
         self.problem.unpack_results(answer, chain, inverse)
+        if not constant and self._gather_tried is not self._program and self.problem.status in WITH_SOLUTION:
+            self._gather_tried = self._program
+            sizes = (len(answer.x), len(answer.z)) if answer.x is not None and answer.z is not None else (0, 0)
+            self.gather = SolutionGather.record(self.problem, chain, inverse, sizes)
 
-    def _upper_triangle(self, data: dict[str, Any]) -> sp.csc_array:
-        """Clarabel's ``P`` (upper triangle, CSC); the last one again when CVXPY handed back the same matrix."""
-        source = data.get("P")
+    def _compiled_form_kept(self, options: dict[str, Any]) -> bool:
+        """Whether CVXPY's compiled form of the last parametric solve still stands and its solver is kept."""
+        cache = self.problem._cache
+        return (
+            self._solver is not None
+            and options == self._options
+            and self._program is not None
+            and getattr(cache, "param_prog", None) is self._program
+            and cache.key == self._key
+        )
+
+    def _kept_data(self) -> tuple[sp.csc_array, np.ndarray, sp.csc_array, np.ndarray, float]:
+        """``(P, q, A, b, offset)`` of the current parameter values, as ``get_problem_data`` gives them to Clarabel.
+
+        What CVXPY does on a re-solve of a compiled problem (``Problem.get_problem_data``, then
+        ``ConicSolver.apply``): each reduction updates its own parameters, the parameters are
+        applied, and ``A`` is negated (here only when it changed: the negation of the same ``A``
+        is kept).
+        """
+        program = self._program
+        for reduction in self._chain.reductions:
+            reduction.update_parameters(self.problem)
+        if program.P is None:
+            q, offset, A, b = program.apply_parameters()
+            P = self._upper_triangle(None, q.size)
+        else:
+            source, q, offset, A, b = program.apply_parameters(quad_obj=True)
+            P = self._upper_triangle(source, q.size)
+        if A is not self._A_source:
+            self._A_source, self._A = A, (-A).tocsc()
+        return P, np.asarray(q, dtype=float), self._A, np.asarray(b, dtype=float), offset
+
+    def _upper_triangle(self, source: Any, size: int) -> sp.csc_array:
+        """Clarabel's ``P`` (upper triangle, CSC) of CVXPY's ``source``; the last one again for the same matrix."""
         if source is None:
-            return sp.csc_array((data["c"].size, data["c"].size))
+            return sp.csc_array((size, size))
         if source is not self._P_source:
             self._P_source, self._P = source, sp.triu(source).tocsc()
         return self._P
@@ -130,14 +193,14 @@ class ClarabelSession:
         if self._solver is None or self._data is None or not self._solver.is_data_update_allowed():
             return None
         P0, q0, A0, b0 = self._data
-        if not (_same_pattern(P, P0) and _same_pattern(A, A0) and q.shape == q0.shape and b.shape == b0.shape):
+        if not ((P is P0 or _same_pattern(P, P0)) and (A is A0 or _same_pattern(A, A0)) and q.shape == q0.shape and b.shape == b0.shape):
             return None
         changes: dict[str, Any] = {}
-        if not np.array_equal(P.data, P0.data):
+        if P is not P0 and not np.array_equal(P.data, P0.data):
             changes["P"] = P
         if not np.array_equal(q, q0):
             changes["q"] = q
-        if not np.array_equal(A.data, A0.data):
+        if A is not A0 and not np.array_equal(A.data, A0.data):
             changes["A"] = A
         if not np.array_equal(b, b0):
             changes["b"] = b

@@ -24,6 +24,7 @@ from trimtab.constraints import (
     Constraint,
     CostSpec,
     DataView,
+    ExpressionValue,
     LotTerms,
     SolverSpec,
     TaxSpec,
@@ -145,6 +146,8 @@ class CompiledProblem:
         #: The parametric (DPP) problem, compiled once and re-solved.
         self.problem = cp.Problem(cp.Minimize(self.objective), self.hard)
         self._cone: cp.Problem | None = None
+        #: Reads the tracking error after each solve (the expression itself is built at the first).
+        self._tracking_error_value: ExpressionValue | None = None
         #: A large problem with a cone in its rules compiles with constant data at every solve (see the constant).
         self.compile_per_solve = universe.n_assets >= CONSTANT_COMPILE_MIN_ASSETS and not self.problem.is_qp()
         #: The CVXPY problem of the last solve (``problem``, the one-shot cone, or a relaxed or holdings-count variant).
@@ -332,6 +335,12 @@ class CompiledProblem:
             )
         return InfeasibleError(f"no portfolio satisfies every constraint: {diagnosis.message}", diagnosis)
 
+    def _tracking_error(self) -> float | None:
+        """The tracking error of the weights' current value (annualized, fraction); None without a value."""
+        if self._tracking_error_value is None:
+            self._tracking_error_value = ExpressionValue(self.context.tracking_error)
+        return self._tracking_error_value()
+
     def _verify(
         self, weights: np.ndarray, relaxed: frozenset[int] = frozenset(), *, cone: bool = False
     ) -> tuple[tuple[ConstraintReport, ...], list[str]]:
@@ -340,7 +349,7 @@ class CompiledProblem:
         ``cone``: the duals are those of the cone objective ``√S·TE`` (converted to ``∂TE²/∂bound``).
         """
         self.context.weights.save_value(weights)  # a float vector of the variable's shape (no re-validation)
-        tracking_error = float(self.context.tracking_error.value)
+        tracking_error = float(self._tracking_error())
         reports, violated = [], []
         for built in self.built:
             measured = built.measure()
