@@ -230,25 +230,29 @@ class BuiltConstraint:
         """
         read_lhs, read_upper, read_lower = self._readers
         raw = read_lhs()
-        value = np.atleast_1d(np.asarray(raw, dtype=float)) if raw is not None else np.full(self.lhs.shape or (1,), np.nan)
-        candidates: list[tuple[np.ndarray, np.ndarray, str]] = []
-        if read_upper is not None:
-            upper = np.broadcast_to(np.atleast_1d(np.asarray(read_upper(), dtype=float)), value.shape)
-            if "eq" in self.hard:
-                candidates.append((-np.abs(value - upper), upper, "eq"))
-            else:
-                candidates.append((upper - value, upper, "upper"))
-        if read_lower is not None and "eq" not in self.hard:
-            lower = np.broadcast_to(np.atleast_1d(np.asarray(read_lower(), dtype=float)), value.shape)
-            candidates.append((value - lower, lower, "lower"))
+        value = _rows(raw) if raw is not None else np.full(self.lhs.shape or (1,), np.nan)
+        equality = "eq" in self.hard
         best: Measurement | None = None
-        for slack, bound, side in candidates:
+        for read, side in ((read_upper, "eq" if equality else "upper"), (None if equality else read_lower, "lower")):
+            if read is None:
+                continue
+            bound = _rows(read())  # one entry, or one per row of the value (numpy broadcasts the one)
+            if side == "eq":
+                slack = -np.abs(value - bound)
+            else:
+                slack = bound - value if side == "upper" else value - bound
             i = int(np.argmin(slack))
             if best is None or slack[i] < best.slack:
                 row = self.labels[i] if self.labels is not None else None
-                best = Measurement(float(value[i]), float(bound[i]), float(slack[i]), side, row, i)
+                at = bound[i] if bound.size > 1 else bound[0]
+                best = Measurement(float(value[i]), float(at), float(slack[i]), side, row, i)
         assert best is not None
         return best
+
+    @cached_property
+    def label(self) -> str:
+        """The rule's label (its user's name, or its description), read once."""
+        return self.spec.label
 
     @cached_property
     def _readers(self) -> tuple[ExpressionValue, ExpressionValue | None, ExpressionValue | None]:
@@ -270,3 +274,9 @@ class BuiltConstraint:
     def dpp_ok(self) -> bool:
         """True when every hard constraint is DCP under the DPP ruleset."""
         return all(c.is_dcp(dpp=True) for c in self.hard.values())
+
+
+def _rows(raw: object) -> np.ndarray:
+    """A value as a float array of at least one dimension (a scalar becomes one row)."""
+    value = np.asarray(raw, dtype=float)
+    return value.reshape(1) if value.ndim == 0 else value

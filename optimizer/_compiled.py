@@ -360,7 +360,7 @@ class CompiledProblem:
             )
             if enforced and measured.slack < -VERIFY_TOLERANCE:
                 where = f" at {measured.row}" if measured.row else ""
-                violated.append(f"{built.spec.label}{where} by {-measured.slack:.3g}")
+                violated.append(f"{built.label}{where} by {-measured.slack:.3g}")
         if self.taxes is not None:
             violated += self.taxes.violations(weights)
         return tuple(reports), violated

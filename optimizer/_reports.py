@@ -77,7 +77,7 @@ class ConstraintReport:
         else:
             marginal = float("nan")
         return cls(
-            name=built.spec.label,
+            name=built.label,
             kind=built.spec.key,
             sense=built.sense,
             value=measured.value,
