@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from cvxpy.cvxcore.python import canonInterface
+from cvxpy.lin_ops.lin_op import CONSTANT_ID
 
 #: What the incremental method needs of CVXPY's compiled problem.
 _REQUIRED = ("q", "reduced_A", "reduced_P", "x", "total_param_size", "param_id_to_col", "param_id_to_size", "id_to_param")
@@ -53,10 +54,10 @@ class IncrementalParameters:
         self.original = program.apply_parameters
         self.computed = {"P": 0, "q": 0, "A": 0, "b": 0}
         self.reused = {"P": 0, "q": 0, "A": 0, "b": 0}
-        self._columns: dict[str, np.ndarray | None] | None = None
+        self._columns: dict[str, _Reads | None] | None = None
         #: ``b``'s rows of the ``[A b]`` tensor and where its values go in ``b`` (None: not split).
         self._offset: tuple[Any, np.ndarray, int] | None = None
-        #: Each part's parameter entries when it was last computed, and what it was.
+        #: The parameter vector each part was last computed from, and what it was.
         self._seen: dict[str, np.ndarray] = {}
         self._parts: dict[str, Any] = {}
 
@@ -84,12 +85,7 @@ class IncrementalParameters:
         program.reduced_A.cache(False)
         if quad_obj:
             program.reduced_P.cache(False)
-        vector = canonInterface.get_parameter_vector(
-            program.total_param_size,
-            program.param_id_to_col,
-            program.param_id_to_size,
-            lambda param_id: np.array(program.id_to_param[param_id].value),
-        )
+        vector = _parameter_vector(program)
         if vector is None:  # no parameters at all: nothing to save
             return self.original(quad_obj=quad_obj)
         if self._columns is None:
@@ -147,17 +143,59 @@ class IncrementalParameters:
 
     def _changed(self, part: str, vector: np.ndarray) -> bool:
         """Whether ``part`` must be computed: its entries differ from when it was last (or never was)."""
-        columns = self._columns[part] if self._columns is not None else None
-        entries = vector[columns] if columns is not None else None
-        same = entries is not None and part in self._seen and np.array_equal(entries, self._seen[part])
+        reads = self._columns[part] if self._columns is not None else None
+        before = self._seen.get(part)
+        same = reads is not None and before is not None and reads.same(vector, before)
         (self.reused if same else self.computed)[part] += 1
-        if not same and entries is not None:
-            self._seen[part] = entries
+        if not same and reads is not None:
+            self._seen[part] = vector  # each call builds a new vector and never changes it
         return not same
 
 
-def _columns(tensor: Any) -> np.ndarray | None:
+#: A part reading more separate runs of the parameter vector than this is compared by index.
+MAX_RUNS = 16
+
+
+class _Reads:
+    """The parameter-vector entries a part reads: a few contiguous runs (compared as views) or an index."""
+
+    __slots__ = ("runs", "index")
+
+    def __init__(self, columns: np.ndarray) -> None:
+        breaks = np.flatnonzero(np.diff(columns) != 1) + 1  # where a run of consecutive columns ends
+        if len(breaks) < MAX_RUNS:
+            self.runs = [(int(run[0]), int(run[-1]) + 1) for run in np.split(columns, breaks) if len(run)]
+            self.index = None
+        else:
+            self.runs, self.index = None, columns
+
+    def same(self, vector: np.ndarray, before: np.ndarray) -> bool:
+        """Whether ``vector`` holds the same values as ``before`` at these entries (NaN never the same)."""
+        if self.runs is None:
+            return bool((vector[self.index] == before[self.index]).all())
+        return all((vector[start:stop] == before[start:stop]).all() for start, stop in self.runs)
+
+
+def _parameter_vector(program: Any) -> np.ndarray | None:
+    """CVXPY's parameter vector of ``program`` (``canonInterface.get_parameter_vector``), each value copied once.
+
+    The same layout and values: zeros, each parameter's value flattened in Fortran order at its
+    column, and 1 at the constant's column.
+    """
+    if program.total_param_size == 0:
+        return None
+    vector = np.zeros(program.total_param_size + 1)
+    sizes, parameters = program.param_id_to_size, program.id_to_param
+    for param_id, column in program.param_id_to_col.items():
+        if param_id == CONSTANT_ID:
+            vector[column] = 1
+        else:
+            vector[column:column + sizes[param_id]] = np.asarray(parameters[param_id].value).ravel(order="F")
+    return vector
+
+
+def _columns(tensor: Any) -> _Reads | None:
     """The parameter-vector entries (columns) a tensor reads; None when it cannot be told."""
     if tensor is None or not sp.issparse(tensor):
         return None
-    return np.unique(sp.coo_array(tensor).col)
+    return _Reads(np.unique(sp.coo_array(tensor).col))

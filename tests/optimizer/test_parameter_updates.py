@@ -129,3 +129,44 @@ def test_frontier_of_bounds_equals_one_compile_per_point(toy, bound):
     alone = trimtab.optimize(loads_job(JOB.replace("max: 0.3", f"max: {bound}")), snapshot=snapshot, risk_model=model)
     np.testing.assert_allclose(swept.weights.to_numpy(), alone.weights.to_numpy(), atol=1e-8)
     assert swept.diagnostics.tracking_error == pytest.approx(alone.diagnostics.tracking_error, abs=1e-10)
+
+
+def test_a_part_reads_runs_of_the_parameter_vector_and_sees_a_change_only_there():
+    from trimtab.optimizer._parameter_updates import MAX_RUNS, _Reads
+
+    reads = _Reads(np.array([0, 1, 2, 5, 6, 9]))
+    assert reads.runs == [(0, 3), (5, 7), (9, 10)]
+    before = np.arange(12.0)
+    assert reads.same(before.copy(), before)
+    unread, read = before.copy(), before.copy()
+    unread[4], read[6] = -1.0, -1.0
+    assert reads.same(unread, before) and not reads.same(read, before)
+    with_nan = before.copy()
+    with_nan[0] = np.nan
+    assert not reads.same(with_nan, with_nan)  # NaN is never "the same": the part is recomputed
+    scattered = _Reads(np.arange(0, 4 * (MAX_RUNS + 1), 4))  # too many runs: compared by index
+    assert scattered.runs is None
+    wide = np.arange(4.0 * (MAX_RUNS + 1))
+    moved = wide.copy()
+    moved[1] = -1.0  # not read
+    assert scattered.same(moved, wide)
+    moved[8] = -1.0  # read
+    assert not scattered.same(moved, wide)
+
+
+def test_the_parameter_vector_is_cvxpys(toy):
+    """``_parameter_vector`` equals ``canonInterface.get_parameter_vector`` (2-D parameters in Fortran order)."""
+    from cvxpy.cvxcore.python import canonInterface
+
+    from trimtab.optimizer._parameter_updates import _parameter_vector
+
+    snapshot, model = toy
+    prepared = trimtab.prepare(loads_job(JOB), snapshot=snapshot, risk_model=model)
+    prepared.solve()
+    program = _incremental(prepared).program
+    assert any(len(p.shape) == 2 for p in program.id_to_param.values())
+    expected = canonInterface.get_parameter_vector(
+        program.total_param_size, program.param_id_to_col, program.param_id_to_size,
+        lambda param_id: np.array(program.id_to_param[param_id].value),
+    )
+    np.testing.assert_array_equal(_parameter_vector(program), expected)
