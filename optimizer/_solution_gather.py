@@ -64,17 +64,22 @@ class SolutionGather:
     program : cvxpy ParamConeProg
         The compiled problem the map was learnt on (``problem._cache.param_prog``); the map holds
         only while the problem keeps that compiled form.
+    objective : cvxpy.Expression
+        The expression the problem minimizes (its value is the problem's ``value``).
     primal : list of (cvxpy.Variable, _Source)
         Each variable of the problem and where its value comes from in ``[x, z]``.
     dual : list of (cvxpy.Constraint, _Source)
         Each constraint with a dual and where that comes from.
     """
 
-    def __init__(self, program: Any, primal: list[tuple[Any, _Source]], dual: list[tuple[Any, _Source]]) -> None:
+    def __init__(
+        self, program: Any, objective: cp.Expression, primal: list[tuple[Any, _Source]], dual: list[tuple[Any, _Source]]
+    ) -> None:
         self.program = program
         self.primal = primal
         self.dual = dual
-        self._objective: ExpressionValue | None = None
+        #: Reads the objective's value (what CVXPY's ``objective.value`` gives) after each gathered answer.
+        self._objective = ExpressionValue(objective)
 
     @classmethod
     def record(cls, problem: cp.Problem, chain: Any, inverse: list, sizes: tuple[int, int]) -> SolutionGather | None:
@@ -109,7 +114,7 @@ class SolutionGather:
                 if source is None or not _same(source.take(random_xz), random.get(item.id)):
                     return None
                 sources[kind].append((item, source))
-        return cls(program, *sources)
+        return cls(program, problem.objective.args[0], *sources)
 
     def unpack(self, problem: cp.Problem, answer: Any, options: dict[str, Any], offset: float) -> bool:
         """Set the answer on ``problem`` as ``Problem.unpack_results`` would; False (nothing set) when CVXPY must.
@@ -131,8 +136,6 @@ class SolutionGather:
             dual[constraint.id] = value = source.take(xz)
             constraint.save_dual_value(value)
         attr = {s.SOLVE_TIME: answer.solve_time, s.NUM_ITERS: answer.iterations}
-        if self._objective is None or self._objective.expression is not problem.objective.args[0]:
-            self._objective = ExpressionValue(problem.objective.args[0])
         value = self._objective()  # as CVXPY: the objective evaluated (``objective.value``), not the solver's figure
         problem._value = None if value is None else scalar_value(value)
         problem._status = status
