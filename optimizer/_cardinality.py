@@ -43,7 +43,8 @@ from ._errors import InfeasibleError, SolverFailedError
 from ._infeasibility import count_diagnosis
 from ._objective import OBJECTIVE_SCALE
 from ._reports import CardinalityReport
-from ._result import Solution, TIME_LIMIT_STATUS
+from ._result import TIME_LIMIT_STATUS, Solution
+from ._solver_attempts import scip_installed
 
 #: ``method: auto`` solves exactly up to this many names (SCIP installed), heuristically above.
 EXACT_AUTO_MAX_ASSETS = 30
@@ -123,7 +124,7 @@ class HoldingsCount:
         return solution, report
 
     def _method(self) -> str:
-        wanted, scip = self.spec.method, "SCIP" in cp.installed_solvers()
+        wanted, scip = self.spec.method, scip_installed()
         if wanted == "exact" and not scip:
             raise SolverFailedError(
                 "cardinality method 'exact' needs SCIP: pip install 'trimtab[mip]' (or use method: heuristic)"

@@ -37,7 +37,8 @@ from trimtab.constraints import BuildContext, BuiltConstraint, LotTerms, SolverS
 from ._cardinality_clock import Deadline
 from ._errors import InfeasibleError, SolverFailedError
 from ._objective import OBJECTIVE_SCALE
-from ._result import Solution, TIME_LIMIT_STATUS
+from ._result import TIME_LIMIT_STATUS, Solution
+from ._solver_attempts import scip_installed
 from ._tax_report import WashSaleReport
 from ._wash_sales import WASH_TOLERANCE, RelaxAndFix, solve_exact
 
@@ -205,7 +206,7 @@ class TaxLayer:
 
     def method(self) -> str:
         """``exact`` or ``heuristic``: the job's method, ``auto`` resolved."""
-        wanted, scip = self.spec.method, "SCIP" in cp.installed_solvers()
+        wanted, scip = self.spec.method, scip_installed()
         if wanted == "exact" and not scip:
             raise SolverFailedError("taxes method 'exact' needs SCIP: pip install 'trimtab[mip]' (or use method: heuristic)")
         if wanted == "auto":

@@ -99,3 +99,13 @@ def test_dense_covariance_is_factored_with_faer_and_matches_refined_cvxpy(monkey
     weights, te = _raw_te(snapshot, factor_model.covariance().to_numpy(), cap)
     assert result.diagnostics.tracking_error == pytest.approx(te, abs=1e-9)
     np.testing.assert_allclose(result.weights.to_numpy(), weights, atol=1e-6)
+
+
+def test_scip_installed_gives_cvxpys_answer_without_probing_every_solver(monkeypatch):
+    from trimtab.optimizer._solver_attempts import scip_installed
+
+    expected = "SCIP" in cp.installed_solvers()
+    calls = []
+    monkeypatch.setattr(cp, "installed_solvers", lambda: calls.append(1) or [])
+    assert scip_installed() is expected
+    assert calls == []  # SCIP's own check, not the probe of every solver

@@ -146,3 +146,11 @@ def test_a_time_limit_gives_a_verified_answer_with_status_time_limit(hand):
     loss, bought = _trades_by_asset(hand, result)
     assert not ((loss > TOLERANCE) & (bought > TOLERANCE)).any()
     prepared.problem.taxes.clock = __import__("time").monotonic
+
+
+def test_exact_taxes_without_scip_say_how_to_install(hand, monkeypatch):
+    from trimtab.optimizer import _taxes
+
+    monkeypatch.setattr(_taxes, "scip_installed", lambda: False)
+    with pytest.raises(optimizer.SolverFailedError, match=r"taxes method 'exact' needs SCIP: pip install 'trimtab\[mip\]'"):
+        optimizer.optimize(hand.job(weight=1.0, method="exact"), snapshot=hand.snapshot(), risk_model=hand.risk_model(), lots=hand.lots())
