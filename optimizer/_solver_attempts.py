@@ -40,6 +40,12 @@ SOLVER_ATTEMPTS: dict[str, tuple[dict[str, float | int | bool], ...]] = {
 #: Not for cones: without refinement the 3,000-name TE cone ends ``optimal_inaccurate``.
 QUADRATIC_FIRST: dict[str, float | int | bool] = {**_TIGHT, "equilibrate_enable": False, "iterative_refinement_enable": False}
 
+#: The same first attempt for a quadratic program with tax lots, equilibrated (lots make it badly scaled,
+#: see :data:`SOLVER_ATTEMPTS`): on the default taxed job the same 45 iterations and answer as the
+#: refined attempt, Clarabel 0.28 → 0.13 s; the one-year quarterly tax backtest 15.4 → 9.5 s, its
+#: tables unchanged. A problem with tax lots and a cone among its rules keeps refining.
+TAXED_QUADRATIC_FIRST: dict[str, float | int | bool] = {**QUADRATIC_FIRST, "equilibrate_enable": True}
+
 #: Clarabel's supernodal ``faer`` factorization, for a dense covariance (an n×n block in the KKT
 #: system): 2.2× faster than QDLDL there (0.55 → 0.25 s at 500 names, with ``QUADRATIC_FIRST``),
 #: slightly slower on the sparse factor form.
@@ -56,10 +62,10 @@ def solver_attempts(
     solver : SolverSpec
         The job's solver and fallbacks.
     equilibrate_first : bool
-        Clarabel's equilibrated attempt first (a problem with tax lots).
+        Clarabel's equilibrated attempts first (a problem with tax lots).
     quadratic : bool
-        The problem is a quadratic program: unless ``equilibrate_first``, Clarabel starts with
-        :data:`QUADRATIC_FIRST`.
+        The problem is a quadratic program: Clarabel starts with :data:`QUADRATIC_FIRST`
+        (:data:`TAXED_QUADRATIC_FIRST` with ``equilibrate_first``).
     dense : bool
         The objective holds a dense n×n covariance: every Clarabel attempt uses :data:`DENSE_LINEAR_ALGEBRA`.
     """
@@ -69,8 +75,8 @@ def solver_attempts(
         tries = list(SOLVER_ATTEMPTS.get(name, ({},)))
         if equilibrate_first:  # within this solver's attempts only; stable, so the rest keep their order
             tries.sort(key=lambda options: not options.get("equilibrate_enable", False))
-        elif quadratic and name == "CLARABEL":
-            tries.insert(0, QUADRATIC_FIRST)
+        if quadratic and name == "CLARABEL":  # tax lots: equilibrated, and unrefined too (see TAXED_QUADRATIC_FIRST)
+            tries.insert(0, TAXED_QUADRATIC_FIRST if equilibrate_first else QUADRATIC_FIRST)
         if dense and name == "CLARABEL":
             tries = [{**options, **DENSE_LINEAR_ALGEBRA} for options in tries]
         found += [(name, dict(options)) for options in tries]

@@ -1,23 +1,34 @@
 """Which Clarabel settings each problem starts with, and that the faster first attempt gives the same optimum.
 
-A quadratic program starts without iterative refinement; a problem with cones or tax lots does
-not; a dense covariance is factored with ``faer``. The answers are checked against raw CVXPY
-with Clarabel's own defaults (refinement on, QDLDL) on the same data.
+A quadratic program starts without iterative refinement (with tax lots, equilibrated too); a
+problem with cones does not; a dense covariance is factored with ``faer``. The answers are checked
+against raw CVXPY with Clarabel's own defaults (refinement on, QDLDL) on the same data, and the
+taxed job's against its refined attempt.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import cvxpy as cp
 import numpy as np
 import pytest
 
 import trimtab
-from trimtab.constraints import SolverSpec, loads_job
+from trimtab.constraints import SolverSpec, load_job, loads_job
 from trimtab.models import risk_model_from_covariance
-from trimtab.optimizer import _clarabel_session, _compile_cache
-from trimtab.optimizer._solver_attempts import DENSE_LINEAR_ALGEBRA, QUADRATIC_FIRST, SOLVER_ATTEMPTS, solver_attempts
+from trimtab.optimizer import _clarabel_session, _compile_cache, _solver_attempts
+from trimtab.optimizer._solver_attempts import (
+    DENSE_LINEAR_ALGEBRA,
+    QUADRATIC_FIRST,
+    SOLVER_ATTEMPTS,
+    TAXED_QUADRATIC_FIRST,
+    solver_attempts,
+)
 
 from ..toy_data import make_toy
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 JOB = """
 name: attempts
@@ -37,8 +48,11 @@ def test_the_order_of_attempts_per_kind_of_problem():
     assert [o for n, o in quadratic if n == "CLARABEL"] == [QUADRATIC_FIRST, *clarabel]
     assert QUADRATIC_FIRST["iterative_refinement_enable"] is False
     assert all("iterative_refinement_enable" not in o for o in clarabel)  # every later attempt refines
-    taxed = solver_attempts(spec, quadratic=True, equilibrate_first=True)  # lots: equilibrated first, refined
-    assert taxed[0][1]["equilibrate_enable"] is True and all(o != QUADRATIC_FIRST for _, o in taxed)
+    taxed = solver_attempts(spec, quadratic=True, equilibrate_first=True)  # lots: equilibrated first, unrefined
+    assert [o for n, o in taxed if n == "CLARABEL"][:2] == [TAXED_QUADRATIC_FIRST, SOLVER_ATTEMPTS["CLARABEL"][1]]
+    assert TAXED_QUADRATIC_FIRST == {**QUADRATIC_FIRST, "equilibrate_enable": True}
+    taxed_cone = solver_attempts(spec, equilibrate_first=True)  # lots and a cone: equilibrated first, refined
+    assert taxed_cone[0][1] == SOLVER_ATTEMPTS["CLARABEL"][1] and "iterative_refinement_enable" not in taxed_cone[0][1]
     dense = solver_attempts(spec, quadratic=True, dense=True)
     assert all(o["direct_solve_method"] == "faer" for n, o in dense if n == "CLARABEL")
     assert "direct_solve_method" not in dense[-1][1]  # SCS untouched
@@ -99,6 +113,22 @@ def test_dense_covariance_is_factored_with_faer_and_matches_refined_cvxpy(monkey
     weights, te = _raw_te(snapshot, factor_model.covariance().to_numpy(), cap)
     assert result.diagnostics.tracking_error == pytest.approx(te, abs=1e-9)
     np.testing.assert_allclose(result.weights.to_numpy(), weights, atol=1e-6)
+
+
+def test_a_taxed_job_starts_equilibrated_without_refinement_and_gives_the_refined_answer(monkeypatch):
+    job = load_job(EXAMPLES / "mag7_taxes.yaml")  # the default job with the embedded data's tax lots
+    seen = _first_options(monkeypatch)
+    _compile_cache._CACHE.clear()
+    fast = trimtab.optimize(job)
+    assert fast.diagnostics.attempts == ("CLARABEL: optimal",) and seen == [TAXED_QUADRATIC_FIRST]
+    monkeypatch.setattr(_solver_attempts, "TAXED_QUADRATIC_FIRST", SOLVER_ATTEMPTS["CLARABEL"][1])  # refined
+    _compile_cache._CACHE.clear()
+    refined = trimtab.optimize(job)
+    assert refined.diagnostics.attempts == ("CLARABEL: optimal",) and "iterative_refinement_enable" not in seen[-1]
+    assert fast.diagnostics.tracking_error == pytest.approx(refined.diagnostics.tracking_error, abs=1e-10)
+    np.testing.assert_allclose(fast.weights.to_numpy(), refined.weights.to_numpy(), atol=1e-8)
+    assert fast.diagnostics.taxes.tax == pytest.approx(refined.diagnostics.taxes.tax, rel=1e-8)
+    np.testing.assert_allclose(fast.diagnostics.taxes.lots_sold["shares"], refined.diagnostics.taxes.lots_sold["shares"], rtol=1e-6)
 
 
 def test_scip_installed_gives_cvxpys_answer_without_probing_every_solver(monkeypatch):
