@@ -10,9 +10,11 @@ everything else trimtab does around Clarabel.
 :meth:`SolutionGather.record` learns the map once per compiled problem, from CVXPY itself: it
 inverts a probe answer whose entries are their own (1-based) positions, so each output entry
 names its source and sign, then inverts a random answer and keeps the map only if gathering
-reproduces CVXPY's inversion of it exactly (bit for bit: a copy or a negation is exact). A chain
-that does anything else (sums, scales, a cone's dual split into parts) is not recorded, and its
-solves keep CVXPY's own unpacking. :meth:`SolutionGather.unpack` then sets what
+reproduces CVXPY's inversion of it exactly (bit for bit: a copy or a negation is exact). A variable
+with an attribute (``nonneg``: the tax lots' sales and buys) is, as CVXPY recovers it, projected
+onto its attribute after the copy (``Leaf.project``, CVXPY's own function). A chain that does
+anything else (sums, scales, a cone's dual split into parts) is not recorded, and its solves keep
+CVXPY's own unpacking. :meth:`SolutionGather.unpack` then sets what
 ``Problem.unpack_results`` sets — the variables' values, the constraints' duals, ``value``
 (the objective evaluated, as CVXPY does), ``status``, ``solution`` and ``solver_stats`` — for an
 answer with a solution (``optimal``, ``optimal_inaccurate``); any other status is left to CVXPY.
@@ -32,6 +34,7 @@ import numpy as np
 from cvxpy import settings as s
 from cvxpy.interface.matrix_utilities import scalar_value
 from cvxpy.problems.problem import SolverStats
+from cvxpy.reductions.cvx_attr2constr import CvxAttr2Constr
 from cvxpy.reductions.solution import Solution
 from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
 
@@ -66,14 +69,19 @@ class SolutionGather:
         only while the problem keeps that compiled form.
     objective : cvxpy.Expression
         The expression the problem minimizes (its value is the problem's ``value``).
-    primal : list of (cvxpy.Variable, _Source)
-        Each variable of the problem and where its value comes from in ``[x, z]``.
+    primal : list of (cvxpy.Variable, _Source, bool)
+        Each variable of the problem, where its value comes from in ``[x, z]``, and whether CVXPY
+        projects it onto its attributes (``Variable.project``) after the copy.
     dual : list of (cvxpy.Constraint, _Source)
         Each constraint with a dual and where that comes from.
     """
 
     def __init__(
-        self, program: Any, objective: cp.Expression, primal: list[tuple[Any, _Source]], dual: list[tuple[Any, _Source]]
+        self,
+        program: Any,
+        objective: cp.Expression,
+        primal: list[tuple[Any, _Source, bool]],
+        dual: list[tuple[Any, _Source]],
     ) -> None:
         self.program = program
         self.primal = primal
@@ -103,6 +111,7 @@ class SolutionGather:
         sources: tuple[list, list] = ([], [])
         wanted = (problem.variables(), problem.constraints)
         found = ((labelled.primal_vars, checked.primal_vars), (labelled.dual_vars, checked.dual_vars))
+        projected = _projected_variables(chain, inverse)
         for kind, items in enumerate(wanted):
             named, random = found[kind]
             for item in items:
@@ -110,10 +119,17 @@ class SolutionGather:
                     if kind == 0:
                         return None  # a variable CVXPY gives no value: not a plain gather
                     continue  # a constraint without a dual (CVXPY leaves it too)
-                source = _source(named[item.id], n)
-                if source is None or not _same(source.take(random_xz), random.get(item.id)):
+                # a projected variable's probe labels are positive: a nonneg one keeps them (else: not recorded)
+                source, project = _source(named[item.id], n), kind == 0 and item.id in projected
+                if source is None:
                     return None
-                sources[kind].append((item, source))
+                try:
+                    value = item.project(source.take(random_xz)) if project else source.take(random_xz)
+                except (TypeError, ValueError):  # no projection of this kind of variable
+                    return None
+                if not _same(value, random.get(item.id)):
+                    return None
+                sources[kind].append((item, source, project) if kind == 0 else (item, source))
         return cls(program, problem.objective.args[0], *sources)
 
     def unpack(self, problem: cp.Problem, answer: Any, options: dict[str, Any], offset: float) -> bool:
@@ -129,8 +145,9 @@ class SolutionGather:
             return False
         xz = np.concatenate([answer.x, answer.z])
         primal, dual = {}, {}
-        for variable, source in self.primal:
-            primal[variable.id] = value = source.take(xz)
+        for variable, source, project in self.primal:
+            value = source.take(xz)
+            primal[variable.id] = value = variable.project(value) if project else value
             variable.save_value(value)
         for constraint, source in self.dual:
             dual[constraint.id] = value = source.take(xz)
@@ -145,6 +162,21 @@ class SolutionGather:
             warnings.warn("Solution may be inaccurate. Try another solver, adjusting the solver settings, "
                           "or solve with verbose=True for more information.", stacklevel=2)
         return True
+
+
+def _projected_variables(chain: Any, inverse: list) -> set[int]:
+    """Ids of the variables with attributes or bounds, which ``CvxAttr2Constr.invert`` recovers.
+
+    Most it projects onto their attributes (``Variable.project``: ``nonneg`` clips at 0); one stored
+    otherwise (diagonal, symmetric, sparse) is no copy, and the check on a random answer in
+    :meth:`SolutionGather.record` then finds no gather for it.
+    """
+    ids: set[int] = set()
+    for reduction, data in zip(chain.reductions, inverse):
+        if isinstance(reduction, CvxAttr2Constr) and data:  # data: (id → new variable, id → variable, constraints)
+            # without an attribute or bounds the projection is a copy (``np.real``): left out
+            ids.update(i for i, v in data[1].items() if v.num_attributes or v.bounds is not None)
+    return ids
 
 
 def _status(answer: Any, options: dict[str, Any]) -> str:

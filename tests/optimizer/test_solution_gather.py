@@ -7,12 +7,14 @@ Clarabel answer, or checks that the gather steps aside where CVXPY must unpack.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cvxpy as cp
 import numpy as np
 import pytest
 
 import trimtab
-from trimtab.constraints import loads_job
+from trimtab.constraints import load_job, loads_job
 from trimtab.optimizer._clarabel_session import ClarabelSession
 from trimtab.optimizer._solution_gather import _source
 
@@ -24,6 +26,7 @@ constraints:
   - sector_weight: {min: benchmark - 0.05, max: benchmark + 0.05}
 """
 OPTIONS = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9}
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _state(problem: cp.Problem) -> dict:
@@ -102,6 +105,52 @@ def test_a_plain_qp_with_matrix_variables_and_several_duals_is_gathered_exactly(
         gathered = _state(problem)
         _assert_same(gathered, _cvxpy_unpacked(session, OPTIONS))
     assert session.gathered == 3 and session.builds == 1
+
+
+class _Answer:
+    """A Clarabel answer with given vectors (what CVXPY's ``CLARABEL.invert`` and the gather read)."""
+
+    def __init__(self, like, x: np.ndarray, z: np.ndarray) -> None:
+        self.x, self.z, self.status, self.obj_val = x, z, like.status, like.obj_val
+        self.solve_time, self.iterations = like.solve_time, like.iterations
+
+
+def test_nonneg_variables_are_projected_as_cvxpy_recovers_them():
+    """CVXPY recovers a variable with an attribute through ``Variable.project`` (``nonneg``: negatives → 0)."""
+    rng = np.random.default_rng(5)
+    F = rng.standard_normal((20, 3))
+    cap = cp.Parameter(nonneg=True, value=0.3)
+    w, sales, slack = cp.Variable(20), cp.Variable(20, nonneg=True), cp.Variable(nonneg=True)
+    problem = cp.Problem(
+        cp.Minimize(cp.sum_squares(F.T @ (w - 0.05)) + 0.1 * cp.sum(sales) + slack),
+        [cp.sum(w) == 1, w >= 0, w >= 0.05 - sales, w[:4].sum() <= cap + slack],
+    )
+    session = ClarabelSession(problem)
+    session.solve(OPTIONS)
+    assert session.gather is not None  # recorded, the nonneg variables with it
+    assert sum(project for _, _, project in session.gather.primal) == 2
+    cap.value = 0.25
+    session.solve(OPTIONS)
+    _assert_same(_state(problem), _cvxpy_unpacked(session, OPTIONS))
+    answer = session.last_answer  # an answer with negative entries everywhere: where projection shows
+    odd = _Answer(answer, rng.standard_normal(answer.x.size), rng.standard_normal(answer.z.size))
+    assert session.gather.unpack(problem, odd, OPTIONS, 0.0)
+    gathered = _state(problem)
+    assert (sales.value >= 0).all() and slack.value >= 0 and (w.value < 0).any()  # w has no attribute
+    _, chain, inverse = problem.get_problem_data(cp.CLARABEL, solver_opts=dict(OPTIONS))
+    problem.unpack_results(odd, chain, inverse)
+    _assert_same(gathered, _state(problem))
+
+
+def test_a_taxed_re_solve_is_gathered():
+    prepared = trimtab.prepare(load_job(EXAMPLES / "mag7_taxes.yaml"))  # the embedded data's tax lots
+    first = prepared.solve()
+    session = prepared.problem.session(prepared.problem.solved)
+    assert session.gather is not None  # the lots' sales and buys are nonneg variables
+    again = prepared.solve()
+    assert session.gathered >= 1
+    np.testing.assert_array_equal(again.weights.to_numpy(), first.weights.to_numpy())
+    assert again.diagnostics.taxes.tax == first.diagnostics.taxes.tax
 
 
 def test_an_answer_without_a_solution_is_left_to_cvxpy():
