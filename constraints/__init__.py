@@ -13,26 +13,15 @@ errors, and :data:`MAX_FILE_BYTES`, :data:`MAX_YAML_ALIASES`, :data:`MAX_YAML_VA
 
 from ._base import BINDING_TOLERANCE, BuiltConstraint, Constraint, Measurement, Soft
 from ._bounds import Bound, parse_bound
-from ._context import BuildContext, DataView, UniverseInfo
+from ._context import BuildContext
+from ._data_view import DataView, UniverseInfo
+from ._documents import MAX_EXTENDS
 from ._errors import SpecError
 from ._expression_value import ExpressionValue
-from ._documents import MAX_EXTENDS
 from ._job import JobSpec, load_job, loads_job
-from ._yaml_loader import MAX_FILE_BYTES, MAX_NESTING_DEPTH, MAX_YAML_ALIASES, MAX_YAML_VALUES
-from ._sections import (
-    BenchmarkSpec,
-    RISK_MODEL_METHODS,
-    CardinalitySpec,
-    CostSpec,
-    DataSpec,
-    ImpactSpec,
-    OutputSpec,
-    RiskModelSpec,
-    SolverSpec,
-    TaxSpec,
-)
+from ._liquidity import MaxPositionAdv, MaxTradeAdv
+from ._lists import MustHold, NoBuy, NoTrade, Restricted
 from ._lot_terms import GAIN_KINDS, LotTerms, lot_rates
-from ._taxes import TAX_RULE_KEYS, HarvestedLoss, RealizedGain
 from ._registry import (
     CONSTRAINT_CLASSES,
     CONSTRAINT_TYPES,
@@ -42,10 +31,22 @@ from ._registry import (
     constraint_from_params,
     constraint_to_yaml,
 )
-from ._liquidity import MaxPositionAdv, MaxTradeAdv
-from ._lists import MustHold, NoBuy, NoTrade, Restricted
 from ._risk_and_trading import Beta, FactorExposure, TotalRisk, TrackingError, Turnover
+from ._sections import (
+    RISK_MODEL_METHODS,
+    BenchmarkSpec,
+    CardinalitySpec,
+    CostSpec,
+    DataSpec,
+    ImpactSpec,
+    OutputSpec,
+    RiskModelSpec,
+    SolverSpec,
+    TaxSpec,
+)
+from ._taxes import TAX_RULE_KEYS, HarvestedLoss, RealizedGain
 from ._weights import AssetWeight, Budget, Cash, GroupWeight, LongOnly, SectorWeight
+from ._yaml_loader import MAX_FILE_BYTES, MAX_NESTING_DEPTH, MAX_YAML_ALIASES, MAX_YAML_VALUES
 
 __all__ = [
     "BINDING_TOLERANCE",

@@ -18,7 +18,8 @@ import numpy as np
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from ._context import BuildContext, DataView, UniverseInfo
+from ._context import BuildContext
+from ._data_view import DataView, UniverseInfo
 from ._expression_value import ExpressionValue
 
 Sense = Literal["<=", ">=", "==", "range"]

@@ -27,8 +27,10 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from ._base import Constraint
-from ._context import UniverseInfo
+from ._data_view import UniverseInfo
+from ._documents import Document, read_document
 from ._errors import SpecError
+from ._numbers import NOT_FINITE, non_finite_path
 from ._registry import (
     CONSTRAINT_TYPES,
     DEFAULT_CONSTRAINT_KEYS,
@@ -38,8 +40,6 @@ from ._registry import (
     constraint_from_params,
     constraint_to_yaml,
 )
-from ._documents import Document, read_document
-from ._numbers import NOT_FINITE, non_finite_path
 from ._sections import (
     CardinalitySpec,
     CostSpec,
@@ -53,6 +53,7 @@ from ._sections import (
 from ._taxes import TAX_RULE_KEYS
 from ._yaml_lines import format_path
 from ._yaml_loader import read_job_bytes
+
 
 class _JobFile(_Section):
     name: str | None = None

@@ -22,7 +22,8 @@ import scipy.sparse as sp
 
 from trimtab.models import DataError, LotBook
 
-from ._context import BuildContext, DataView
+from ._context import BuildContext
+from ._data_view import DataView
 from ._errors import SpecError
 from ._sections import TaxSpec
 

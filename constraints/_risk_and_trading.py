@@ -8,7 +8,8 @@ import cvxpy as cp
 import numpy as np
 from pydantic import Field
 
-from ._context import BuildContext, DataView, UniverseInfo
+from ._context import BuildContext
+from ._data_view import DataView, UniverseInfo
 from ._shapes import Capped, ScalarRange, constraint_type
 
 

@@ -24,7 +24,8 @@ from pydantic.dataclasses import dataclass
 
 from ._base import Constraint
 from ._bounds import Bound, bounds_contradict
-from ._context import BuildContext, DataView, UniverseInfo
+from ._context import BuildContext
+from ._data_view import DataView, UniverseInfo
 
 ConstraintClass = TypeVar("ConstraintClass", bound=type[Constraint])
 

@@ -16,7 +16,8 @@ import cvxpy as cp
 from pydantic import Field
 
 from ._base import Constraint
-from ._context import BuildContext, DataView
+from ._context import BuildContext
+from ._data_view import DataView
 from ._lot_terms import book_of, lot_terms
 from ._shapes import constraint_type
 

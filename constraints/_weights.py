@@ -11,7 +11,8 @@ from pydantic import Field, model_validator
 
 from ._base import Constraint
 from ._bounds import BoundField
-from ._context import BuildContext, DataView, UniverseInfo
+from ._context import BuildContext
+from ._data_view import DataView, UniverseInfo
 from ._errors import SpecError
 from ._shapes import BenchmarkBounded, constraint_type
 
