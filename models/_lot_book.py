@@ -25,7 +25,7 @@ import pandas as pd
 from ._errors import DataError
 from ._lots import TaxLots
 from ._snapshot import MarketSnapshot
-from ._validation import listing
+from ._validation import in_index, listing
 
 __all__ = ["SHARE_TOLERANCE", "LotBook", "lot_book"]
 
@@ -219,9 +219,9 @@ def implied_nav(lot_shares: np.ndarray, holdings: np.ndarray, price: np.ndarray)
 
 
 def _check_known(assets: pd.Series, index: pd.Series, where: str, what: str) -> None:
-    unknown = ~assets.isin(index.index)
+    unknown = ~in_index(assets, index.index)
     if unknown.any():
-        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        i = int(np.flatnonzero(unknown)[0])
         raise DataError(
             f"{where}: data row {i + 1}: asset_id {assets.iloc[i]!r} is not in the universe"
             + (f" ({int(unknown.sum())} {what}s on unknown assets: {listing(sorted(set(assets[unknown])))})"

@@ -66,7 +66,15 @@ def require(frame: pd.DataFrame, path: Path, role: str, missing: list[str], requ
 
 
 def text(values: pd.Series) -> pd.Series:
-    """Values as stripped strings (integral floats without ``.0``); missing stays missing."""
+    """Values as stripped strings (integral floats without ``.0``); missing stays missing.
+
+    A column whose present cells are all strings (a text column as read) is stripped in one
+    vectorized pass; any other goes cell by cell.
+    """
+    if only_strings(values):
+        stripped = values.str.strip().to_numpy(dtype=object, na_value=None, copy=True)
+        stripped[stripped == ""] = None
+        return pd.Series(stripped, index=values.index, name=values.name)
 
     def one(value: object) -> str | None:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -76,6 +84,22 @@ def text(values: pd.Series) -> pd.Series:
         return str(value).strip() or None
 
     return pd.Series([one(v) for v in values], index=values.index, name=values.name)
+
+
+def in_index(values: pd.Series | np.ndarray, index: pd.Index) -> np.ndarray:
+    """Whether each of ``values`` is a label of ``index`` (bool array), by one hash lookup.
+
+    The same answer as ``values.isin(index)``, which on pandas' text columns costs ~10 µs a
+    cell (8 ms for one account's 800 lots against 500 names); a non-unique ``index`` takes it.
+    """
+    if not index.is_unique:
+        return np.asarray(pd.Series(values).isin(index), dtype=bool)
+    return index.get_indexer(values) >= 0
+
+
+def only_strings(values: pd.Series) -> bool:
+    """True when every present (not missing) cell of ``values`` is a ``str``."""
+    return pd.api.types.infer_dtype(values, skipna=True) == "string"
 
 
 def _is_plain_numeric(dtype: object) -> bool:

@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 
 from trimtab.constraints import JobSpec
-from trimtab.models import DataError, MarketSnapshot, TaxLots
+from trimtab.models import DataError, MarketSnapshot, TaxLots, in_index
 
 from .. import PreparedProblem, load_market_data, prepare
-from ._tables import AccountsTable, HoldingsTable, _frame, _text
+from ._tables import AccountsTable, HoldingsTable, _frame, texts
 
 #: Columns of the batch's lots table.
 LOTS_COLUMNS = ("account_id", "lot_id", "asset_id", "shares", "cost_basis", "acquired")
@@ -123,7 +123,7 @@ def read_account_lots(lots: str | Path | pd.DataFrame, accounts: AccountsTable) 
     if missing:
         raise DataError(f"{source}: missing column(s) {missing}; a batch's lots table has {list(LOTS_COLUMNS)} "
                         f"(found {list(frame.columns)[:20]})")
-    account = frame["account_id"].map(_text)
+    account = texts(frame["account_id"])
     listed = {a.account_id for a in accounts.accounts}
     for i, value in enumerate(account):
         if not value:
@@ -157,7 +157,7 @@ def account_lots(
                         f"(the table has lots of {len(table.accounts)} account(s))")
         return None
     frame, rows, found = mine.frame, mine.rows, []
-    lot_id, asset = frame["lot_id"].map(_text), frame["asset_id"].map(_text)
+    lot_id, asset = texts(frame["lot_id"]), texts(frame["asset_id"])
     for column, values in (("lot_id", lot_id), ("asset_id", asset)):
         found += [f"{where.format(rows[i])}: {column} is blank" for i in np.flatnonzero(values == "")[:5]]
     twice = lot_id.duplicated() & (lot_id != "")
@@ -176,8 +176,8 @@ def account_lots(
     for i in np.flatnonzero((acquired.dt.normalize() > as_of).to_numpy())[:5]:
         found.append(f"{where.format(rows[i])} (lot_id {lot_id[i]!r}): acquired {acquired.iloc[i].date()} is after the "
                      f"as-of date {as_of.date()}")
-    known = asset.isin(snapshot.asset_ids)
-    for i in np.flatnonzero(~known.to_numpy() & (asset != "").to_numpy())[:5]:
+    known = in_index(asset, snapshot.asset_ids)
+    for i in np.flatnonzero(~known & (asset != "").to_numpy())[:5]:
         found.append(f"{where.format(rows[i])} (lot_id {lot_id[i]!r}): asset_id {asset[i]!r} is not in the job's universe")
     if not found and holdings.form == "shares":
         found += _adds_up(table.source, rows, asset, shares, holdings, account_id)

@@ -224,8 +224,8 @@ def read_account_holdings(holdings: str | Path | pd.DataFrame, accounts: Account
             f"{source}: {wanted}; the holdings table is long — account_id, asset_id and either shares (valued at "
             f"the data's prices) or weight (fraction of the account's NAV); columns: {list(frame.columns)[:20]}"
         )
-    account = frame["account_id"].map(_text).to_numpy(dtype=object)
-    asset = frame["asset_id"].map(_text).to_numpy(dtype=object)
+    account = texts(frame["account_id"]).to_numpy(dtype=object)
+    asset = texts(frame["asset_id"]).to_numpy(dtype=object)
     rows = np.arange(first, first + len(frame))
     for column, ids in (("account_id", account), ("asset_id", asset)):
         blank = np.flatnonzero(ids == "")
@@ -277,6 +277,14 @@ def _text(value: object) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return str(value).strip()
+
+
+def texts(values: pd.Series) -> pd.Series:
+    """:func:`_text` of every cell; one vectorized strip when every cell is a string (a text column as read)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string" and not values.isna().any():
+        stripped = values.str.strip().to_numpy(dtype=object)
+        return pd.Series(stripped, index=values.index, name=values.name)  # the dtype ``map`` infers
+    return values.map(_text)
 
 
 def _account_id(value: object, where: str) -> str:
