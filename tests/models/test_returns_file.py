@@ -1,5 +1,5 @@
-"""The returns file's fast path (pandas' C parser, float columns, into one array) reads exactly what the pandas
-path reads, and anything unusual goes through the pandas path; text columns keep "NA"."""
+"""The returns file's fast path (pyarrow's CSV reader, float columns, into one array) reads exactly what the
+pandas path reads, and anything unusual goes through the pandas path; text columns keep "NA"."""
 
 from __future__ import annotations
 
@@ -48,9 +48,32 @@ def test_a_plain_file_takes_the_fast_path_and_reads_what_pandas_reads(tmp_path, 
     assert fast.index.is_monotonic_increasing and list(fast.columns) == list(IDS)
 
 
+def test_full_precision_returns_are_read_to_the_bit(tmp_path, monkeypatch):
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(rng.normal(0, 0.03, (300, 4)), columns=list(IDS))  # 17 significant digits as written
+    frame.insert(0, "date", pd.bdate_range("2023-01-02", periods=300).strftime("%Y-%m-%d"))
+    path = tmp_path / "returns.csv"
+    frame.to_csv(path, index=False)
+    assert _returns_file._read_plain_csv(path, IDS) is not None
+    fast = load_returns(path, IDS)
+    assert np.array_equal(fast.to_numpy().view(np.int64), frame[list(IDS)].to_numpy().view(np.int64))
+    pd.testing.assert_frame_equal(fast, through_pandas(path, monkeypatch), check_exact=True)
+
+
+def test_a_byte_order_mark_quoted_padded_header_and_crlf_take_the_fast_path(tmp_path, monkeypatch):
+    text = '\ufeff"C", B ,date,"A",D\r\n0.03,0.02,2024-01-03,0.01,-0.04\r\n0.3,0.2,2024-01-02,0.1,-0.4\r\n'
+    path = tmp_path / "returns.csv"
+    path.write_text(text, encoding="utf-8")
+    assert _returns_file._read_plain_csv(path, IDS) is not None
+    fast = load_returns(path, IDS)
+    pd.testing.assert_frame_equal(fast, through_pandas(path, monkeypatch), check_exact=True)
+    assert fast.loc["2024-01-02"].tolist() == [0.1, 0.2, 0.3, -0.4]
+
+
 @pytest.mark.parametrize(
     "body",
     [
+        "date,A,B,C,D\n2024-01-02,0.01,0.01,0.02,0.03,0.5\n",  # a row longer than the header
         "date,A,B,C,D\n2024-01-02,0.01,,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n",  # an empty cell
         "date,A,B,C,D\n2024-01-02,0.01,NA,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n",  # a missing-value word
         'date,A,B,C,D\n2024-01-02,"0.01",0.01,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n',  # quoted (a number to both)
@@ -72,6 +95,17 @@ def test_unusual_files_go_through_pandas(tmp_path, monkeypatch, body):
         assert str(raised.value) == str(error)
     else:
         pd.testing.assert_frame_equal(load_returns(path, IDS), expected, check_exact=True)
+
+
+def test_an_empty_date_is_refused_as_the_pandas_path_refuses_it(tmp_path, monkeypatch):
+    path = write(tmp_path, "date,A,B,C,D\n2024-01-02,0.01,0.01,0.02,0.03\n,0.01,0.01,0.02,0.03\n")
+    raw, _ = _returns_file._read_plain_csv(path, IDS)
+    assert raw.isna().tolist() == [False, True]
+    with pytest.raises(DataError) as expected:
+        through_pandas(path, monkeypatch)
+    with pytest.raises(DataError) as raised:
+        load_returns(path, IDS)
+    assert str(raised.value) == str(expected.value) and "date" in str(raised.value)
 
 
 def test_compressed_and_nan_words(tmp_path, monkeypatch):
