@@ -75,6 +75,11 @@ def text(values: pd.Series) -> pd.Series:
         stripped = values.str.strip().to_numpy(dtype=object, na_value=None, copy=True)
         stripped[stripped == ""] = None
         return pd.Series(stripped, index=values.index, name=values.name)
+    return _text_by_cell(values)
+
+
+def _text_by_cell(values: pd.Series) -> pd.Series:
+    """:func:`text` one cell at a time (any column: numbers as ids, mixed cells)."""
 
     def one(value: object) -> str | None:
         if value is None or (not isinstance(value, str) and pd.isna(value)):

@@ -12,21 +12,7 @@ import pandas as pd
 import pytest
 
 from trimtab.models import in_index
-from trimtab.models._validation import only_strings, text
-
-
-def cell_by_cell(values: pd.Series) -> pd.Series:
-    """The definition of ``text``: stripped strings, integral floats without ``.0``, blank → missing."""
-
-    def one(value: object) -> str | None:
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
-            return None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return str(value).strip() or None
-
-    return pd.Series([one(v) for v in values], index=values.index, name=values.name)
-
+from trimtab.models._validation import _text_by_cell, only_strings, text
 
 COLUMNS = {
     "text as read": pd.Series([" AAPL", "MSFT ", "  ", "GOOG", None], index=[4, 5, 6, 7, 8], name="asset_id", dtype="str"),
@@ -42,7 +28,15 @@ COLUMNS = {
 @pytest.mark.parametrize("name", list(COLUMNS))
 def test_text_equals_the_cell_by_cell_definition(name):
     values = COLUMNS[name]
-    pd.testing.assert_series_equal(text(values), cell_by_cell(values))
+    pd.testing.assert_series_equal(text(values), _text_by_cell(values))
+
+
+def test_text_strips_and_leaves_blank_cells_missing():
+    got = text(COLUMNS["text as read"])
+    assert got.index.tolist() == [4, 5, 6, 7, 8] and got.name == "asset_id"
+    assert got.tolist()[:2] == ["AAPL", "MSFT"] and got.tolist()[3] == "GOOG"
+    assert got.isna().tolist() == [False, False, True, False, True]
+    assert text(COLUMNS["numbers as ids"]).tolist()[:2] == ["101", "102.5"]
 
 
 def test_only_strings_tells_which_columns_take_the_vectorized_path():
