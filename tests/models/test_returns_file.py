@@ -60,6 +60,15 @@ def test_full_precision_returns_are_read_to_the_bit(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(fast, through_pandas(path, monkeypatch), check_exact=True)
 
 
+@pytest.mark.parametrize("cell", ["+0.01", " 0.01", "0.01 ", "1E-3", ".5", "nan", "0.012345678901234567890123"])
+def test_number_spellings_read_as_the_pandas_path_reads_them(tmp_path, monkeypatch, cell):
+    path = write(tmp_path, f"date,A,B,C,D\n2024-01-02,{cell},0.01,0.02,0.03\n2024-01-03,0.01,0.02,0.02,0.03\n")
+    fast = load_returns(path, IDS)
+    expected = through_pandas(path, monkeypatch)
+    assert np.array_equal(fast.to_numpy(), expected.to_numpy(), equal_nan=True)
+    assert fast.index.equals(expected.index) and list(fast.columns) == list(IDS)
+
+
 def test_a_byte_order_mark_quoted_padded_header_and_crlf_take_the_fast_path(tmp_path, monkeypatch):
     text = '\ufeff"C", B ,date,"A",D\r\n0.03,0.02,2024-01-03,0.01,-0.04\r\n0.3,0.2,2024-01-02,0.1,-0.4\r\n'
     path = tmp_path / "returns.csv"
