@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trimtab.models import TaxLots, read_tax_lots
+from trimtab.models import TaxLots, in_index, read_tax_lots
 
 from .. import (
     LOTS_SOLD_FILE,
@@ -101,7 +101,7 @@ class ExportLots:
             )
         table = table.assign(shares=np.round(table["shares"]).astype(np.int64))
         rows = sold.reset_index(drop=True)
-        known = rows["lot_id"].isin(table.index)
+        known = pd.Series(in_index(rows["lot_id"], table.index), index=rows.index)  # isin: 13 ms for 83 lots of 1,234
         same = known & (table["asset_id"].reindex(rows["lot_id"]).to_numpy() == rows["asset_id"].to_numpy())
         if not same.all():
             bad = rows[~same].iloc[0]
