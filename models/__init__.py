@@ -37,7 +37,7 @@ from ._risk_model import TRADING_DAYS_PER_YEAR, RiskModel
 from ._snapshot import MarketSnapshot
 from ._synthetic import SYNTHETIC_AS_OF, SYNTHETIC_DATASET_NAME, load_synthetic_sp500
 from ._threads import blas_threads, small_problem_threads
-from ._validation import in_index
+from ._validation import in_index, only_strings
 from ._vendor import load_vendor_risk_model
 from ._lots import LOT_COLUMNS, TRADE_COLUMNS, TaxLots, read_tax_lots
 from ._lot_book import SHARE_TOLERANCE, LotBook, lot_book
@@ -60,6 +60,7 @@ __all__ = [
     "load_index_returns",
     "read_table",
     "in_index",
+    "only_strings",
     "blas_threads",
     "small_problem_threads",
     "COMPOSITES",

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trimtab.models import DataError, read_table
+from trimtab.models import DataError, only_strings, read_table
 
 #: What an account id may contain: it is the name of the account's folder.
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
@@ -281,7 +281,7 @@ def _text(value: object) -> str:
 
 def texts(values: pd.Series) -> pd.Series:
     """:func:`_text` of every cell; one vectorized strip when every cell is a string (a text column as read)."""
-    if pd.api.types.infer_dtype(values, skipna=False) == "string" and not values.isna().any():
+    if only_strings(values) and not values.isna().any():
         stripped = values.str.strip().to_numpy(dtype=object)
         return pd.Series(stripped, index=values.index, name=values.name)  # the dtype ``map`` infers
     return values.map(_text)
